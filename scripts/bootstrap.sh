@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs everything ldmground needs to build and test, idempotently:
+# Debian packages (compiler toolchain, MPI, HDF5, Boost, fmt, JSON, YAML,
+# GoogleTest, image codecs, ccache) and a project-local Python venv (.venv)
+# holding the pinned PyTorch wheel, whose bundled LibTorch we link against.
+# Fast when everything is already present.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TORCH_VERSION="${LDMG_TORCH_VERSION:-2.15.0}"
+VENV="${LDMG_VENV:-$here/.venv}"
+
+apt_packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libopenmpi-dev openmpi-bin
+  libhdf5-dev hdf5-tools
+  libboost-program-options-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
+  libgtest-dev libgmock-dev
+  libjpeg-dev libpng-dev zlib1g-dev
+  python3-venv
+)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "[bootstrap] installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python venv: LibTorch comes from the official torch wheel (pinned). We only
+# link its C++ libraries; --no-deps keeps the multi-GB CUDA runtime wheels
+# out (a CUDA build of LibTorch still runs on CPU; the CUDA toolkit's own
+# libcudart/libcupti satisfy libtorch_cpu's links).
+py="${LDMG_PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "[bootstrap] creating venv $VENV"
+  "$py" -m venv "$VENV"
+fi
+have_torch="$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("torch"))' 2>/dev/null || true)"
+if [ "$have_torch" != "$TORCH_VERSION" ]; then
+  echo "[bootstrap] installing torch==$TORCH_VERSION (LibTorch) into $VENV"
+  "$VENV/bin/python" -m pip install -q --no-deps "torch==$TORCH_VERSION"
+fi
+# numpy/h5py: used by tests that read our HDF5/NPY outputs from Python.
+if ! "$VENV/bin/python" -c 'import numpy, h5py' 2>/dev/null; then
+  echo "[bootstrap] installing numpy, h5py into $VENV"
+  "$VENV/bin/python" -m pip install -q numpy h5py
+fi
+echo "[bootstrap] ok: torch $TORCH_VERSION at $("$VENV/bin/python" -c 'import importlib.util as u; import os; print(os.path.dirname(u.find_spec("torch").origin))')"

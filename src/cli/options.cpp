@@ -1,0 +1,47 @@
+#include "cli/options.h"
+
+#include <iostream>
+
+#include "core/check.h"
+#include "core/log.h"
+#include "core/threads.h"
+
+namespace ldmg::cli {
+
+void add_common_options(po::options_description& desc) {
+  desc.add_options()
+      ("help,h", "show this help and exit")
+      ("threads", po::value<int>()->default_value(0), "CPU threads for LibTorch (0 = cores available to this process)")
+      ("log-level", po::value<std::string>()->default_value("info"), "debug | info | warn | error");
+}
+
+bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& desc,
+                   po::variables_map& vm, const po::positional_options_description* positional) {
+  try {
+    auto parser = po::command_line_parser(argc, argv).options(desc);  // skips argv[0] (the command name)
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    if (vm.count("help")) {
+      std::cout << usage << "\n\n" << desc << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    LDMG_FAIL("{}: {} (see 'ldmground {} --help')", argv[0], e.what(), argv[0]);
+  }
+  return true;
+}
+
+void apply_common_options(const po::variables_map& vm) {
+  const std::string lvl = vm["log-level"].as<std::string>();
+  if (lvl == "debug") log::set_level(log::Level::debug);
+  else if (lvl == "info") log::set_level(log::Level::info);
+  else if (lvl == "warn") log::set_level(log::Level::warn);
+  else if (lvl == "error") log::set_level(log::Level::error);
+  else LDMG_FAIL("--log-level: '{}' is not one of debug, info, warn, error", lvl);
+  const int threads = vm["threads"].as<int>();
+  LDMG_CHECK(threads >= 0, "--threads must be >= 0, got {}", threads);
+  set_compute_threads(threads);
+}
+
+}  // namespace ldmg::cli

@@ -1,0 +1,31 @@
+#pragma once
+// Named parameter tensors loaded from the formats their publishers ship, and
+// strict loading into modules whose submodule names equal checkpoint keys.
+#include <torch/nn/module.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "io/tensor_archive.h"
+
+namespace ldmg::model {
+
+using StateDict = std::map<std::string, at::Tensor>;
+
+// Chooses the reader by content: safetensors, or a torch.save zip.
+StateDict load_state_dict(const std::string& path);
+StateDict to_state_dict(const io::TensorArchive& archive);
+at::Tensor to_tensor(const io::TensorArchive& archive, const io::TensorRecord& rec);
+io::TensorBlob to_blob(const std::string& name, const at::Tensor& t);
+
+// Copies every parameter and buffer of `module` from `sd`. Strict: missing,
+// unexpected (except `ignorable`) or mis-shaped keys raise one error listing
+// them all. Floating tensors are converted to the parameter's dtype.
+void load_into(torch::nn::Module& module, const StateDict& sd, const std::string& source,
+               const std::set<std::string>& ignorable = {});
+
+// All parameters of a module as blobs (float32), for writing test models.
+std::vector<io::TensorBlob> module_blobs(const torch::nn::Module& module);
+
+}  // namespace ldmg::model
