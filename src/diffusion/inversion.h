@@ -8,17 +8,10 @@
 #include <vector>
 
 #include "diffusion/attention_sink.h"
+#include "diffusion/ddim_scheduler.h"
 #include "model/attention_observer.h"
 
 namespace ldmg::diffusion {
-
-// One ascending inversion step: the U-Net sees `timestep`; the latent moves
-// from noise level alpha_t to alpha_next.
-struct InversionStep {
-  std::int64_t timestep = 0;
-  float alpha_t = 1.f;
-  float alpha_next = 1.f;
-};
 
 enum class InversionMode {
   // The authors' loop: for every prompt its own inversion, a batch of 2
@@ -36,13 +29,13 @@ enum class InversionMode {
 using UNetCall = std::function<at::Tensor(const at::Tensor& x, const at::Tensor& timestep, const at::Tensor& context,
                                           model::AttentionObserver* observer, int stop_after_attn2)>;
 // The scheduler's inverse step: (z, unconditional model output, step) -> next z.
-using InverseStepFn = std::function<at::Tensor(const at::Tensor& z, const at::Tensor& model_out, const InversionStep&)>;
+using InverseStepFn = std::function<at::Tensor(const at::Tensor& z, const at::Tensor& model_out, const ScheduleStep&)>;
 
 struct InversionRequest {
   at::Tensor z0;                     // [1,C,h,w] scaled latent
   at::Tensor uncond;                 // [1,S,D] embedding of ""
   at::Tensor conds;                  // [P,S,D] embeddings of the prompts
-  std::vector<InversionStep> steps;  // ascending schedule
+  std::vector<ScheduleStep> steps;  // ascending schedule
   std::vector<int> layers;           // attn2 layers to capture (ascending, unique)
   int capture_begin = 0;             // captured step indices [begin, end)
   int capture_end = 0;
