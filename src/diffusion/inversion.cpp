@@ -78,8 +78,12 @@ InversionStats run_inversion(const UNetCall& unet, const InverseStepFn& inverse_
         ++stats.unet_calls;
         stats.unet_batch_rows += 2;
         // Guidance scale 0 (official/eval_ldm.py:76): only the unconditional half moves z.
-        z = inverse_step(z, out.slice(0, 0, 1), req.steps[i]);
-        if (latent_hook && p == 0) latent_hook(i, z);
+        // The latent after the final step is never used (and the library stepper has
+        // no noise level beyond t=999: upstream raised IndexError there).
+        if (i + 1 < n_steps) {
+          z = inverse_step(z, out.slice(0, 0, 1), req.steps[i]);
+          if (latent_hook && p == 0) latent_hook(i, z);
+        }
         if (progress) progress(static_cast<int>(p) * end + i + 1, total);
       }
     }
