@@ -5,6 +5,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "core/threads.h"
+#include "model/attention_math.h"
 
 namespace ldmg::cli {
 
@@ -12,7 +13,10 @@ void add_common_options(po::options_description& desc) {
   desc.add_options()
       ("help,h", "show this help and exit")
       ("threads", po::value<int>()->default_value(0), "CPU threads for LibTorch (0 = cores available to this process)")
-      ("log-level", po::value<std::string>()->default_value("info"), "debug | info | warn | error");
+      ("log-level", po::value<std::string>()->default_value("info"), "debug | info | warn | error")
+      ("attention", po::value<std::string>()->default_value("fused"),
+       "attention whose probabilities are not captured: fused (scaled_dot_product_attention) | explicit "
+       "(the authors' baddbmm + softmax arithmetic)");
 }
 
 bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& desc,
@@ -42,6 +46,9 @@ void apply_common_options(const po::variables_map& vm) {
   const int threads = vm["threads"].as<int>();
   LDMG_CHECK(threads >= 0, "--threads must be >= 0, got {}", threads);
   set_compute_threads(threads);
+  const std::string kernel = vm["attention"].as<std::string>();
+  LDMG_CHECK(kernel == "fused" || kernel == "explicit", "--attention: expected fused or explicit, got '{}'", kernel);
+  model::set_attention_kernel(kernel == "fused" ? model::AttentionKernel::fused : model::AttentionKernel::explicit_math);
 }
 
 }  // namespace ldmg::cli

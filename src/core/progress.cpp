@@ -28,7 +28,11 @@ void Progress::update(long done, const std::string& note) {
   done_ = done;
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_draw_).count();
-  if (done_ >= total_ || since >= (tty_ ? 0.2 : min_interval_s_)) {
+  if (done_ >= total_) {
+    finish(note);
+    return;
+  }
+  if (since >= (tty_ ? 0.2 : min_interval_s_)) {
     last_draw_ = now;
     draw(false, note);
   }

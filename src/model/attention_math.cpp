@@ -2,7 +2,16 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
+
 namespace ldmg::model {
+
+namespace {
+std::atomic<AttentionKernel> g_kernel{AttentionKernel::fused};
+}
+
+void set_attention_kernel(AttentionKernel kernel) { g_kernel = kernel; }
+AttentionKernel attention_kernel() { return g_kernel; }
 
 at::Tensor heads_to_batch(const at::Tensor& x, std::int64_t heads) {
   const auto B = x.size(0), L = x.size(1), C = x.size(2);
@@ -24,6 +33,7 @@ at::Tensor attention_probs(const at::Tensor& q, const at::Tensor& k, double scal
 
 at::Tensor fused_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, std::int64_t heads,
                            double scale) {
+  if (g_kernel == AttentionKernel::explicit_math) return explicit_attention(q, k, v, heads, scale, nullptr);
   const auto B = q.size(0), L = q.size(1), C = q.size(2), S = k.size(1);
   const auto d = C / heads;
   at::Tensor q4 = q.view({B, L, heads, d}).transpose(1, 2);  // [B, heads, L, d]

@@ -7,6 +7,14 @@
 
 namespace ldmg::model {
 
+// How attention whose probabilities nobody captures is computed: `fused`
+// (scaled_dot_product_attention, never materialises [L, S]) or `explicit`
+// (baddbmm + softmax + bmm, the authors' arithmetic; slower, more memory).
+enum class AttentionKernel { fused, explicit_math };
+void set_attention_kernel(AttentionKernel kernel);  // process-wide, default fused
+AttentionKernel attention_kernel();
+
+
 // [B, L, heads*d] -> [B*heads, L, d] (batch index b*heads + head), as
 // upstream reshape_heads_to_batch_dim.
 at::Tensor heads_to_batch(const at::Tensor& x, std::int64_t heads);

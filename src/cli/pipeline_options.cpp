@@ -1,0 +1,97 @@
+#include "cli/pipeline_options.h"
+
+#include "core/check.h"
+
+namespace ldmg::cli {
+
+void add_model_options(po::options_description& desc) {
+  po::options_description m("model files (--model-dir fills whatever is not given on its own)");
+  m.add_options()
+      ("model-dir", po::value<std::string>(), "folder laid out like fixtures/parity/models/: autoencoder.{safetensors,pth}, "
+       "diffusion_model.{safetensors,pth}, configs/stage1/aekl_v0.yaml, configs/ldm/ldm_v0.yaml, text_encoder/, tokenizer/")
+      ("autoencoder", po::value<std::string>(), "AutoencoderKL weights (.pth or .safetensors)")
+      ("unet", po::value<std::string>(), "DiffusionModelUNet weights (.pth or .safetensors)")
+      ("ae-config", po::value<std::string>(), "autoencoder YAML (stage1 schema)")
+      ("ldm-config", po::value<std::string>(), "U-Net + scheduler YAML (ldm schema)")
+      ("text-encoder", po::value<std::string>(), "HF CLIPTextModel folder (config.json + weights)")
+      ("tokenizer", po::value<std::string>(), "HF CLIP tokenizer folder (vocab.json, merges.txt, ...)")
+      ("device", po::value<std::string>()->default_value("cpu"), "cpu | cuda | cuda:N");
+  desc.add(m);
+}
+
+runner::ModelPaths model_paths_from(const po::variables_map& vm) {
+  runner::ModelPaths p;
+  auto get = [&](const char* k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
+  p.autoencoder = get("autoencoder");
+  p.unet = get("unet");
+  p.ae_config = get("ae-config");
+  p.ldm_config = get("ldm-config");
+  p.text_encoder = get("text-encoder");
+  p.tokenizer = get("tokenizer");
+  if (vm.count("model-dir")) p.fill_from_dir(vm["model-dir"].as<std::string>());
+  p.validate();
+  return p;
+}
+
+void add_grounding_options(po::options_description& desc) {
+  po::options_description g("grounding (defaults: the paper's best setup, reproduced as the authors' code runs it)");
+  g.add_options()
+      ("steps,T", po::value<int>()->default_value(300), "number of DDIM inversion steps T")
+      ("spacing", po::value<std::string>()->default_value("trailing"),
+       "trailing: the authors' patch (T=300 runs 334 steps) | exact: exactly T steps")
+      ("stepper", po::value<std::string>()->default_value("new"),
+       "new: the authors' reversed_step_new (DDIM inverse step) | library: MONAI Generative 0.2.2 reversed_step")
+      ("mode", po::value<std::string>()->default_value("faithful"),
+       "faithful: uncond/cond batch of 2 at every step, per prompt | fast: shared unconditional chain, "
+       "conditional prompts only where captured")
+      ("layers", po::value<std::string>()->default_value("3,4,6,7"), "attn2 layers (0-based, module order) or 'all'")
+      ("window", po::value<std::string>()->default_value("paper"),
+       "inversion steps A:B (half-open) or 'paper' = T//2-10*T//100 : T//2+10*T//100")
+      ("tokens", po::value<std::string>()->default_value("all"),
+       "all (BOS/EOS/padding excluded) | pathology (Table III: sub-tokens of the category name) | i:j")
+      ("otsu", po::value<std::string>()->default_value("on"), "binary Otsu masking: on | off")
+      ("sigma", po::value<double>()->default_value(2.5), "Gaussian blur sigma in 512-pixel units (0 = none)")
+      ("order", po::value<std::string>()->default_value("code"),
+       "code: token mean then min-max (the authors' code) | paper: per-token min-max then mean (Eq. 2)")
+      ("config", po::value<std::vector<std::string>>()->composing(),
+       "extra heatmap config(s) evaluated on the same inversion, e.g. 'layers=all;window=0:20;otsu=off' "
+       "(keys: layers, window, tokens, otsu, sigma, order)");
+  desc.add(g);
+}
+
+runner::GroundingOptions grounding_options_from(const po::variables_map& vm) {
+  runner::GroundingOptions o;
+  o.T = vm["steps"].as<int>();
+  LDMG_CHECK(o.T >= 1 && o.T <= 1000, "--steps must be in 1..1000, got {}", o.T);
+  const auto spacing = vm["spacing"].as<std::string>();
+  LDMG_CHECK(spacing == "trailing" || spacing == "exact", "--spacing: expected trailing or exact, got '{}'", spacing);
+  o.spacing = spacing == "trailing" ? diffusion::Spacing::TrailingUpstream : diffusion::Spacing::TrailingExact;
+  const auto stepper = vm["stepper"].as<std::string>();
+  LDMG_CHECK(stepper == "new" || stepper == "library", "--stepper: expected new or library, got '{}'", stepper);
+  o.stepper = stepper == "new" ? diffusion::Stepper::New : diffusion::Stepper::Library;
+  const auto mode = vm["mode"].as<std::string>();
+  LDMG_CHECK(mode == "faithful" || mode == "fast", "--mode: expected faithful or fast, got '{}'", mode);
+  o.mode = mode == "faithful" ? diffusion::InversionMode::faithful : diffusion::InversionMode::fast;
+  o.configs = {runner::make_heatmap_config(vm["layers"].as<std::string>(), vm["window"].as<std::string>(),
+                                           vm["tokens"].as<std::string>(), vm["otsu"].as<std::string>(),
+                                           vm["sigma"].as<double>(), vm["order"].as<std::string>())};
+  if (vm.count("config"))
+    for (const auto& spec : vm["config"].as<std::vector<std::string>>()) o.configs.push_back(runner::parse_heatmap_spec(spec));
+  return o;
+}
+
+nlohmann::json options_json(const po::variables_map& vm) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : vm) {
+    const auto& any = v.value();
+    if (any.type() == typeid(std::string)) j[k] = v.as<std::string>();
+    else if (any.type() == typeid(int)) j[k] = v.as<int>();
+    else if (any.type() == typeid(double)) j[k] = v.as<double>();
+    else if (any.type() == typeid(bool)) j[k] = v.as<bool>();
+    else if (any.type() == typeid(std::vector<std::string>)) j[k] = v.as<std::vector<std::string>>();
+  }
+  j.erase("help");
+  return j;
+}
+
+}  // namespace ldmg::cli

@@ -1,0 +1,21 @@
+#pragma once
+// Options shared by the commands that run the model (ground, evaluate,
+// parity, sweep): where the models are, and how to ground.
+#include <nlohmann/json.hpp>
+
+#include "cli/options.h"
+#include "runner/image_grounder.h"
+#include "runner/model_bundle.h"
+
+namespace ldmg::cli {
+
+void add_model_options(po::options_description& desc);
+runner::ModelPaths model_paths_from(const po::variables_map& vm);
+
+void add_grounding_options(po::options_description& desc);
+runner::GroundingOptions grounding_options_from(const po::variables_map& vm);
+
+// The resolved options as JSON (provenance).
+nlohmann::json options_json(const po::variables_map& vm);
+
+}  // namespace ldmg::cli

@@ -1,0 +1,53 @@
+#pragma once
+// `evaluate`: every MS-CXR pair through the online pipeline, one inversion
+// per image (all its prompts), results in dataset order.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/box_survival.h"
+#include "runner/evaluation_report.h"
+#include "runner/image_grounder.h"
+#include "runner/model_bundle.h"
+
+namespace ldmg::runner {
+
+struct EvaluateOptions {
+  std::string dataset_csv;
+  std::string images_root;
+  GroundingOptions grounding;
+  data::SurvivalRule survival = data::SurvivalRule::faithful;
+  int limit = -1;                 // first N pairs (after the category filter); -1 = all
+  std::string category;           // only this category; empty = all
+  std::vector<int> only_pairs;    // only these pair indices (e.g. Table III runs); empty = all
+  bool fail_fast = false;         // stop at the first failed pair instead of recording it
+  // tokens=pathology uses the pair's category as the class name unless this
+  // is set (upstream's cls_name argument, as in the Table III runs).
+  std::string class_name_override;
+};
+
+// Everything kept per scored pair and config, for outputs beyond the tables.
+struct PairHeatmap {
+  int pair = 0;
+  int config = 0;
+  at::Tensor heatmap512;  // final (post-Otsu) heatmap
+  at::Tensor normalised;  // before Otsu (blurred, min-max normalised)
+  float otsu_threshold = 0.f;
+  double otsu_margin = 0.0;
+  std::vector<std::int64_t> token_ids;
+  grounding::TokenSlice tokens;
+};
+
+struct EvaluationResult {
+  std::vector<std::vector<PairRow>> rows;  // [config][pair in dataset order]
+  std::vector<std::string> class_order;    // categories of the whole CSV, first appearance
+  std::size_t images = 0;
+  double seconds = 0.0;
+  long unet_calls = 0;
+};
+
+// on_heatmap (optional) receives every final heatmap as soon as it exists.
+EvaluationResult run_evaluation(ModelBundle& models, const EvaluateOptions& options,
+                                const std::function<void(const PairHeatmap&)>& on_heatmap = {});
+
+}  // namespace ldmg::runner

@@ -1,0 +1,63 @@
+#pragma once
+// One image, all its prompts: encode, invert once per image (fast) or once
+// per prompt (faithful), stream the captured maps into one heatmap
+// accumulator per (prompt, config), post-process. The online path of
+// `ground`, `evaluate` and `sweep`.
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+#include "diffusion/ddim_scheduler.h"
+#include "diffusion/inversion.h"
+#include "grounding/postprocess.h"
+#include "grounding/token_selection.h"
+#include "runner/heatmap_config.h"
+#include "runner/model_bundle.h"
+
+namespace ldmg::runner {
+
+struct GroundingOptions {
+  int T = 300;
+  diffusion::Spacing spacing = diffusion::Spacing::TrailingUpstream;
+  diffusion::Stepper stepper = diffusion::Stepper::New;
+  diffusion::InversionMode mode = diffusion::InversionMode::faithful;
+  float latent_scale = 0.3f;  // official/sampler.py:94
+  std::vector<HeatmapConfig> configs = {HeatmapConfig{}};
+};
+
+struct PromptInput {
+  std::string prompt;
+  std::string category;  // class name for TokenMode::pathology
+};
+
+struct ConfigHeatmap {
+  grounding::TokenSlice tokens;
+  at::Tensor averaged;                // [512,512] mean of the resized maps
+  grounding::PostprocessResult post;  // post.final = the heatmap that is scored
+};
+
+struct PromptGrounding {
+  std::vector<std::int64_t> ids;  // unpadded token ids (BOS..EOS)
+  bool truncated = false;         // the prompt had more than 77 tokens
+  std::vector<ConfigHeatmap> per_config;
+};
+
+struct ImageGrounding {
+  at::Tensor z0;  // [1,C,h,w]
+  std::vector<PromptGrounding> prompts;
+  diffusion::InversionStats stats;
+  diffusion::InversionSchedule schedule;
+};
+
+// The noise schedule of the models' config for T steps.
+diffusion::InversionSchedule make_run_schedule(const ModelBundle& models, const GroundingOptions& options);
+
+// image512: [1,1,512,512] in [0,1]. `extra_sink` (optional) also receives
+// every captured map (the HDF5 cache); `capture_layers`/`capture_window`
+// widen the capture beyond what the configs need (e.g. --cache full).
+ImageGrounding ground_image(ModelBundle& models, const at::Tensor& image512, const std::vector<PromptInput>& prompts,
+                            const GroundingOptions& options, diffusion::AttentionSink* extra_sink = nullptr,
+                            const diffusion::ProgressHook& progress = {});
+
+}  // namespace ldmg::runner
