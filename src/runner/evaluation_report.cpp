@@ -148,9 +148,9 @@ void write_evaluation_report(const std::string& out_dir, const std::vector<PairR
                              const nlohmann::json& provenance) {
   std::filesystem::create_directories(out_dir);
   const nlohmann::json s = summary_json(rows, class_order, options, provenance);
-  io::write_file_atomic(out_dir + "/pairs.csv",
-                        pairs_csv(rows, "ldmground " + provenance.value("version", std::string("?")) +
-                                            " provenance: see summary.json"));
+  // pairs.csv stays plain CSV (pandas/our reader without comment handling);
+  // its provenance is summary.json's, written next to it.
+  io::write_file_atomic(out_dir + "/pairs.csv", pairs_csv(rows, ""));
   io::write_file_atomic(out_dir + "/summary.json", s.dump(2) + "\n");
   io::write_file_atomic(out_dir + "/summary.md", summary_markdown(s));
   io::write_file_atomic(out_dir + "/summary.log", s["official_log"].get<std::string>());
