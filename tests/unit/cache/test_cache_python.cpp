@@ -18,6 +18,7 @@
 #include "runner/attention_cache_reader.h"
 #include "runner/attention_cache_writer.h"
 #include "support/fixtures.h"
+#include "support/python.h"
 
 using namespace ldmg;
 using namespace ldmg::runner;
@@ -28,32 +29,10 @@ namespace {
 // tests/unit/cache/<this file> -> repository root.
 fs::path repo_root() { return fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path(); }
 
-std::string python() {
-  if (const char* env = std::getenv("LDMG_PYTHON")) return env;
-  return (repo_root() / ".venv" / "bin" / "python").string();
-}
-
-bool python_has_h5py() {
-  if (!fs::exists(python())) return false;
-  const std::string cmd = "'" + python() + "' -c 'import numpy, h5py' >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
-
-std::pair<int, std::string> run_python(const std::string& script, const std::string& args) {
-  const std::string cmd = "'" + python() + "' '" + script + "' " + args + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 }  // namespace
 
 TEST(CachePython, H5pyReadsTheUnitAndTheDocExampleRuns) {
-  if (!python_has_h5py()) GTEST_SKIP() << "no Python with numpy and h5py at '" << python() << "' (set LDMG_PYTHON)";
+  if (!test::python_has_numpy_h5py()) GTEST_SKIP() << "no Python with numpy and h5py at '" << test::python() << "' (set LDMG_PYTHON)";
   const std::string dir = test::temp_dir("cache_py");
   const CacheUnitSpec spec = test::make_spec();
   std::string path;
@@ -102,7 +81,7 @@ with h5py.File(path, 'r') as f:
     assert f['prompts/0/layer_03'].shape == (4, 6, 5)
     print('max_rel', rel.max())
 )PY";
-  auto [rc, out] = run_python(script, "'" + path + "' '" + dir + "'");
+  auto [rc, out] = test::run_python(script, "'" + path + "' '" + dir + "'");
   EXPECT_EQ(rc, 0) << out;
   std::printf("h5py check: %s", out.c_str());
 
@@ -118,7 +97,7 @@ with h5py.File(path, 'r') as f:
   ASSERT_TRUE(a != std::string::npos && b != std::string::npos && b > a) << "example markers missing";
   const std::string example = dir + "/example.py";
   std::ofstream(example) << text.substr(a + begin.size(), b - a - begin.size());
-  auto [rc2, out2] = run_python(example, "'" + path + "' 3");
+  auto [rc2, out2] = test::run_python(example, "'" + path + "' 3");
   ASSERT_EQ(rc2, 0) << out2;
   std::printf("doc example: %s", out2.c_str());
 

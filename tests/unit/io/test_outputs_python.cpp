@@ -16,6 +16,7 @@
 #include "io/hdf5_file.h"
 #include "io/npy.h"
 #include "support/fixtures.h"
+#include "support/python.h"
 
 using namespace ldmg;
 using namespace ldmg::io;
@@ -23,35 +24,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string python() {
-  if (const char* env = std::getenv("LDMG_PYTHON")) return env;
-  // tests/unit/io/<this file> -> repository root.
-  const fs::path root = fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
-  return (root / ".venv" / "bin" / "python").string();
-}
-
-// Runs `python script args`, returns (exit status, output).
-std::pair<int, std::string> run_python(const std::string& script_path, const std::string& args) {
-  const std::string cmd = "'" + python() + "' '" + script_path + "' " + args + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return {-1, "popen failed"};
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof(buf), pipe)) out.append(buf, n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-bool python_has_numpy_h5py() {
-  if (!fs::exists(python())) return false;
-  const std::string cmd = "'" + python() + "' -c 'import numpy, h5py' >/dev/null 2>&1";
-  return std::system(cmd.c_str()) == 0;
-}
 
 #define REQUIRE_PYTHON()                                                                                  \
   do {                                                                                                    \
-    if (!python_has_numpy_h5py())                                                                         \
-      GTEST_SKIP() << "no Python with numpy and h5py at '" << python() << "' (set LDMG_PYTHON); skipped"; \
+    if (!test::python_has_numpy_h5py())                                                                         \
+      GTEST_SKIP() << "no Python with numpy and h5py at '" << test::python() << "' (set LDMG_PYTHON); skipped"; \
   } while (0)
 
 std::string floats_literal(const std::vector<float>& v) {
@@ -128,7 +105,7 @@ print('OK')
 )PY",
                                        fmt::arg("maps", floats_literal(maps)),
                                        fmt::arg("halves", floats_literal(halves)));
-  const auto [rc, out] = run_python(script, "'" + dir + "'");
+  const auto [rc, out] = test::run_python(script, "'" + dir + "'");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("OK"), std::string::npos) << out;
 }
@@ -164,7 +141,7 @@ with h5py.File(os.path.join(d, 'py.h5'), 'w') as f:
     f.attrs['fixed'] = np.bytes_('fixed')
 print('OK')
 )PY";
-  const auto [rc, out] = run_python(script, "'" + dir + "'");
+  const auto [rc, out] = test::run_python(script, "'" + dir + "'");
   ASSERT_EQ(rc, 0) << out;
 
   const std::vector<float> x = read_npy(dir + "/x.npy").values<float>();
