@@ -6,6 +6,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "core/provenance.h"
+#include "data/ms_cxr.h"
 #include "runner/evaluation.h"
 #include "runner/heatmap_store.h"
 
@@ -50,6 +51,8 @@ int run_evaluate(int argc, char** argv) {
   const std::string out = vm["out"].as<std::string>();
   std::filesystem::create_directories(out);
 
+  // Fail on a bad CSV before spending a minute loading real-size weights.
+  data::read_ms_cxr(eo.dataset_csv, {.images_root = eo.images_root});
   runner::ModelBundle models = runner::load_models(model_paths_from(vm), vm["device"].as<std::string>());
   for (const auto& [role, hex] : models.file_hashes) prov.files[role] = hex;
 
