@@ -61,29 +61,24 @@ double PairMetrics::get(Metric m) const {
   return kNaN;
 }
 
-const MeanStd& CategoryStats::get(Metric m) const {
+namespace {
+// CategoryStats and Summary hold the same five MeanStd fields.
+template <typename Stats>
+const MeanStd& mean_std_of(const Stats& s, Metric m) {
   switch (m) {
-    case Metric::AbsCnr: return abs_cnr;
-    case Metric::Cnr: return cnr;
-    case Metric::Miou: return miou;
-    case Metric::Auroc: return auroc;
-    case Metric::AurocExact: return auroc_exact;
+    case Metric::AbsCnr: return s.abs_cnr;
+    case Metric::Cnr: return s.cnr;
+    case Metric::Miou: return s.miou;
+    case Metric::Auroc: return s.auroc;
+    case Metric::AurocExact: return s.auroc_exact;
   }
   LDMG_ASSERT(false, "unknown metric");
-  return abs_cnr;
+  return s.abs_cnr;
 }
+}  // namespace
 
-const MeanStd& Summary::get(Metric m) const {
-  switch (m) {
-    case Metric::AbsCnr: return abs_cnr;
-    case Metric::Cnr: return cnr;
-    case Metric::Miou: return miou;
-    case Metric::Auroc: return auroc;
-    case Metric::AurocExact: return auroc_exact;
-  }
-  LDMG_ASSERT(false, "unknown metric");
-  return abs_cnr;
-}
+const MeanStd& CategoryStats::get(Metric m) const { return mean_std_of(*this, m); }
+const MeanStd& Summary::get(Metric m) const { return mean_std_of(*this, m); }
 
 // np.mean(x) = pairwise_sum / n; np.std(x) = sqrt(mean(|x - mean|^2)).
 MeanStd numpy_mean_std(std::span<const double> v) {
