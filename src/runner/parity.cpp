@@ -86,14 +86,12 @@ ParityReport check_parity(const std::string& fixtures, const std::string& golden
 
   // Heatmaps against the per-sample goldens: the normalised map before Otsu
   // (smooth in the inputs), and the final map where both thresholds agree.
-  std::map<std::string, float> our_threshold;
   auto on_heatmap = [&](const std::string& key, const PairHeatmap& h, const std::string& what) {
     const auto it = by_key.find(key);
     if (it == by_key.end() || !it->second.contains("file")) return;
     const auto samples = model::load_state_dict(gdir + "/" + it->second["file"].get<std::string>());
     compare_heatmap(rep.tallies["normalised heatmap"], h.normalised, samples, "heatmap_norm", options.heatmap_tolerance,
                     what);
-    our_threshold[key] = h.otsu_threshold;
     const auto& thr = it->second["otsu_thresholds"];
     // Final map: where both thresholds agree, outside the band of pixels whose
     // normalised value is within our heatmap error of the threshold (those flip).
