@@ -7,11 +7,15 @@ int run_inspect(int argc, char** argv);
 int run_evaluate(int argc, char** argv);
 int run_ground(int argc, char** argv);
 int run_parity(int argc, char** argv);
+int run_sweep(int argc, char** argv);
+int run_status(int argc, char** argv);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
       {"ground", "ground report sentence(s) in one X-ray: heatmaps, overlay PNG, metrics with --box", run_ground},
       {"evaluate", "ground every MS-CXR pair and score it (pairs.csv, Table I summary)", run_evaluate},
+      {"sweep", "run the pairs x T x config grid on MPI ranks with the attention cache; resumable", run_sweep},
+      {"status", "units done / failed / pending of a sweep's run folder, per rank, rate and ETA", run_status},
       {"parity", "check the pipeline against the authors' goldens on the parity fixtures", run_parity},
       {"inspect", "list the tensors of a weights file (.safetensors, .pth, .bin)", run_inspect},
   };

@@ -15,7 +15,8 @@ void add_model_options(po::options_description& desc) {
       ("ldm-config", po::value<std::string>(), "U-Net + scheduler YAML (ldm schema)")
       ("text-encoder", po::value<std::string>(), "HF CLIPTextModel folder (config.json + weights)")
       ("tokenizer", po::value<std::string>(), "HF CLIP tokenizer folder (vocab.json, merges.txt, ...)")
-      ("device", po::value<std::string>()->default_value("cpu"), "cpu | cuda | cuda:N");
+      ("device", po::value<std::string>()->default_value("auto"),
+       "auto (a GPU if there is one; in a sweep, GPU <local rank mod GPUs per node>) | cpu | cuda | cuda:N");
   desc.add(m);
 }
 
@@ -33,10 +34,14 @@ runner::ModelPaths model_paths_from(const po::variables_map& vm) {
   return p;
 }
 
-void add_grounding_options(po::options_description& desc) {
+void add_grounding_options(po::options_description& desc, bool several_T) {
   po::options_description g("grounding (defaults: the paper's best setup, reproduced as the authors' code runs it)");
+  if (several_T)
+    g.add_options()("steps,T", po::value<std::vector<int>>()->composing()->default_value({300}, "300"),
+                    "number of DDIM inversion steps T; repeat for a grid (--steps 100 --steps 300)");
+  else
+    g.add_options()("steps,T", po::value<int>()->default_value(300), "number of DDIM inversion steps T");
   g.add_options()
-      ("steps,T", po::value<int>()->default_value(300), "number of DDIM inversion steps T")
       ("spacing", po::value<std::string>()->default_value("trailing"),
        "trailing: the authors' patch (T=300 runs 334 steps) | exact: exactly T steps")
       ("stepper", po::value<std::string>()->default_value("new"),
@@ -61,8 +66,7 @@ void add_grounding_options(po::options_description& desc) {
 
 runner::GroundingOptions grounding_options_from(const po::variables_map& vm) {
   runner::GroundingOptions o;
-  o.T = vm["steps"].as<int>();
-  LDMG_CHECK(o.T >= 1 && o.T <= 1000, "--steps must be in 1..1000, got {}", o.T);
+  o.T = steps_from(vm).front();
   const auto spacing = vm["spacing"].as<std::string>();
   LDMG_CHECK(spacing == "trailing" || spacing == "exact", "--spacing: expected trailing or exact, got '{}'", spacing);
   o.spacing = spacing == "trailing" ? diffusion::Spacing::TrailingUpstream : diffusion::Spacing::TrailingExact;
@@ -80,6 +84,17 @@ runner::GroundingOptions grounding_options_from(const po::variables_map& vm) {
   return o;
 }
 
+std::vector<int> steps_from(const po::variables_map& vm) {
+  const auto& v = vm["steps"];
+  std::vector<int> Ts = v.value().type() == typeid(int) ? std::vector<int>{v.as<int>()} : v.as<std::vector<int>>();
+  LDMG_CHECK(!Ts.empty(), "--steps: no value");
+  for (std::size_t i = 0; i < Ts.size(); ++i) {
+    LDMG_CHECK(Ts[i] >= 1 && Ts[i] <= 1000, "--steps must be in 1..1000, got {}", Ts[i]);
+    for (std::size_t j = 0; j < i; ++j) LDMG_CHECK(Ts[j] != Ts[i], "--steps {} is given twice", Ts[i]);
+  }
+  return Ts;
+}
+
 nlohmann::json options_json(const po::variables_map& vm) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : vm) {
@@ -89,6 +104,8 @@ nlohmann::json options_json(const po::variables_map& vm) {
     else if (any.type() == typeid(double)) j[k] = v.as<double>();
     else if (any.type() == typeid(bool)) j[k] = v.as<bool>();
     else if (any.type() == typeid(std::vector<std::string>)) j[k] = v.as<std::vector<std::string>>();
+    else if (any.type() == typeid(std::vector<int>)) j[k] = v.as<std::vector<int>>();
+    else if (any.type() == typeid(std::uint64_t)) j[k] = v.as<std::uint64_t>();
   }
   j.erase("help");
   return j;

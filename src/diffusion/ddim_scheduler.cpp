@@ -44,20 +44,53 @@ PredictionType parse_prediction_type(const std::string& name) {
   LDMG_FAIL("unknown prediction type '{}' (expected epsilon, v_prediction or sample)", name);
 }
 
+// torch.linspace(start, end, steps, dtype=float32) exactly as torch 1.13's CPU
+// kernel computes it on an AVX2 machine (the goldens' reference run):
+// aten/src/ATen/native/cpu/RangeFactoriesKernel.cpp (1.13) with
+// cpu_serial_kernel_vec. step = (end - start) / (steps - 1) in float32;
+// index i < steps/2 counts from start, the rest from end. The output is
+// written in pairs of 8-float vectors, each built as base + k * step (k = 0..7)
+// from the vector's first value; the tail (< 16 values) goes one by one. The
+// AVX2 kernels are compiled with FMA contraction, so every `a + b * c` is one
+// fused multiply-add. LibTorch 2.x dropped the vector path (and at::linspace
+// differs in the last ulp of ~20% of the scaled-linear betas).
+at::Tensor linspace_torch113(double start_d, double end_d, std::int64_t steps) {
+  LDMG_CHECK(steps >= 2, "linspace needs at least 2 steps, got {}", steps);
+  at::Tensor out = at::empty({steps}, at::kFloat);
+  float* o = out.data_ptr<float>();
+  const auto start = static_cast<float>(start_d);
+  const auto end = static_cast<float>(end_d);
+  const float step = (end - start) / static_cast<float>(steps - 1);
+  const std::int64_t halfway = steps / 2;
+  auto value = [&](std::int64_t i) {
+    return i < halfway ? std::fma(step, static_cast<float>(i), start)
+                       : std::fma(-step, static_cast<float>(steps - i - 1), end);
+  };
+  constexpr std::int64_t kVec = 8;  // Vectorized<float>::size() under AVX2
+  std::int64_t i = 0;
+  for (; i <= steps - 2 * kVec; i += kVec) {
+    const float base = value(i);
+    o[i] = base;
+    for (std::int64_t k = 1; k < kVec; ++k) o[i + k] = std::fma(static_cast<float>(k), step, base);
+  }
+  for (; i < steps; ++i) o[i] = value(i);
+  return out;
+}
+
 // generative/networks/schedulers/scheduler.py:_linear_beta, _scaled_linear_beta,
-// _sigmoid_beta (0.2.2): the same float32 tensor ops, so the values are bit-equal.
+// _sigmoid_beta (0.2.2): the same float32 tensor ops, on torch 1.13's linspace,
+// so the values are bit-equal to the goldens.
 at::Tensor make_betas(const NoiseScheduleParams& p) {
   LDMG_CHECK(p.num_train_timesteps >= 2, "num_train_timesteps must be >= 2, got {}", p.num_train_timesteps);
   LDMG_CHECK(p.beta_start > 0 && p.beta_end > 0 && p.beta_start <= p.beta_end && p.beta_end < 1,
              "need 0 < beta_start <= beta_end < 1, got {} and {}", p.beta_start, p.beta_end);
-  const auto f32 = at::TensorOptions().dtype(at::kFloat);
   const int n = p.num_train_timesteps;
   switch (p.schedule) {
-    case BetaSchedule::Linear: return at::linspace(p.beta_start, p.beta_end, n, f32);
+    case BetaSchedule::Linear: return linspace_torch113(p.beta_start, p.beta_end, n);
     case BetaSchedule::ScaledLinear:
-      return at::linspace(std::pow(p.beta_start, 0.5), std::pow(p.beta_end, 0.5), n, f32).pow(2);
+      return linspace_torch113(std::pow(p.beta_start, 0.5), std::pow(p.beta_end, 0.5), n).pow(2);
     case BetaSchedule::Sigmoid:
-      return at::sigmoid(at::linspace(-6.0, 6.0, n, f32)) * (p.beta_end - p.beta_start) + p.beta_start;
+      return at::sigmoid(linspace_torch113(-6.0, 6.0, n)) * (p.beta_end - p.beta_start) + p.beta_start;
   }
   LDMG_ASSERT(false, "unknown BetaSchedule");
   return {};

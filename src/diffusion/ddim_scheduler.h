@@ -32,6 +32,11 @@ std::string to_string(PredictionType p);
 BetaSchedule parse_beta_schedule(const std::string& name);
 PredictionType parse_prediction_type(const std::string& name);
 
+// torch 1.13's CPU float32 linspace, bit for bit (AVX2 build: 8-wide vectors
+// built with fused multiply-adds, see the .cpp). at::linspace of LibTorch 2.x
+// differs in the last ulp for some entries.
+at::Tensor linspace_torch113(double start, double end, std::int64_t steps);
+
 // betas [N] float32, computed with the same float32 tensor ops as upstream:
 // linear = linspace(b0, b1, N); scaled_linear = linspace(sqrt b0, sqrt b1, N)^2;
 // sigmoid = sigmoid(linspace(-6, 6, N)) * (b1 - b0) + b0.

@@ -9,10 +9,8 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "core/progress.h"
-#include "data/image.h"
 #include "data/ms_cxr.h"
-#include "data/preprocess.h"
-#include "runner/pair_scoring.h"
+#include "runner/image_scoring.h"
 
 namespace ldmg::runner {
 
@@ -51,62 +49,22 @@ EvaluationResult run_evaluation(ModelBundle& models, const EvaluateOptions& opti
   result.images = image_order.size();
 
   const std::size_t n_cfg = options.grounding.configs.size();
+  ImageScoringOptions so;
+  so.grounding = options.grounding;
+  so.survival = options.survival;
+  so.class_name_override = options.class_name_override;
   std::map<int, std::vector<PairRow>> rows_by_pair;  // pair -> row per config
-  auto base_row = [](const data::Pair& p) {
-    PairRow r;
-    r.pair = p.index;
-    r.dicom_id = p.dicom_id;
-    r.path = p.path;
-    r.category = p.category;
-    r.prompt = p.prompt;
-    return r;
-  };
 
   Progress progress("evaluate", static_cast<long>(selected.size()));
   long done = 0;
   for (const auto& image_path : image_order) {
     const auto& pairs = by_image[image_path];
     try {
-      const data::GrayImage img = data::read_image(image_path);
-      std::vector<const data::Pair*> to_run;
-      std::vector<data::SurvivedBoxes> survived;
-      for (const auto* p : pairs) {
-        auto s = data::survive_boxes(p->boxes, p->csv_width, p->csv_height, 512, options.survival);
-        if (s.skipped()) {
-          PairRow r = base_row(*p);
-          r.skipped = true;
-          rows_by_pair[p->index] = std::vector<PairRow>(n_cfg, r);
-          log::info("pair {} skipped: none of its {} box(es) survives resize + crop", p->index, p->boxes.size());
-        } else {
-          to_run.push_back(p);
-          survived.push_back(std::move(s));
-        }
-      }
-      if (!to_run.empty()) {
-        std::vector<PromptInput> prompts;
-        for (const auto* p : to_run)
-          prompts.push_back({p->prompt, options.class_name_override.empty() ? p->category : options.class_name_override});
-        const at::Tensor x = data::preprocess_image(img, 512);  // [1,1,512,512]
-        const ImageGrounding g = ground_image(models, x, prompts, options.grounding);
-        result.unet_calls += g.stats.unet_calls;
-        for (std::size_t k = 0; k < to_run.size(); ++k) {
-          const data::Pair& p = *to_run[k];
-          std::vector<PairRow> per_cfg;
-          for (std::size_t c = 0; c < n_cfg; ++c) {
-            const ConfigHeatmap& h = g.prompts[k].per_config[c];
-            PairRow r = base_row(p);
-            r.metrics = score_heatmap(h.post.final, survived[k].original, img.width, img.height);
-            r.metrics.category = p.category;
-            r.otsu_threshold = h.post.threshold;
-            r.otsu_margin = h.post.otsu_margin;
-            per_cfg.push_back(std::move(r));
-            if (on_heatmap)
-              on_heatmap(PairHeatmap{p.index, static_cast<int>(c), h.post.final, h.post.norm, h.post.threshold,
-                                     h.post.otsu_margin, g.prompts[k].ids, h.tokens});
-          }
-          rows_by_pair[p.index] = std::move(per_cfg);
-        }
-      }
+      ScoredImage scored = score_image_pairs(models, pairs, so);
+      result.unet_calls += scored.unet_calls;
+      for (std::size_t k = 0; k < pairs.size(); ++k) rows_by_pair[pairs[k]->index] = std::move(scored.rows[k]);
+      if (on_heatmap)
+        for (const auto& h : scored.heatmaps) on_heatmap(h);
     } catch (const Error& e) {
       if (options.fail_fast) throw;
       log::error("image '{}' failed ({} pair(s) recorded as failed): {}", image_path, pairs.size(), e.what());

@@ -8,6 +8,7 @@
 #include "data/box_survival.h"
 #include "runner/evaluation_report.h"
 #include "runner/image_grounder.h"
+#include "runner/image_scoring.h"
 #include "runner/model_bundle.h"
 
 namespace ldmg::runner {
@@ -24,18 +25,6 @@ struct EvaluateOptions {
   // tokens=pathology uses the pair's category as the class name unless this
   // is set (upstream's cls_name argument, as in the Table III runs).
   std::string class_name_override;
-};
-
-// Everything kept per scored pair and config, for outputs beyond the tables.
-struct PairHeatmap {
-  int pair = 0;
-  int config = 0;
-  at::Tensor heatmap512;  // final (post-Otsu) heatmap
-  at::Tensor normalised;  // before Otsu (blurred, min-max normalised)
-  float otsu_threshold = 0.f;
-  double otsu_margin = 0.0;
-  std::vector<std::int64_t> token_ids;
-  grounding::TokenSlice tokens;
 };
 
 struct EvaluationResult {

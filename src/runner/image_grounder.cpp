@@ -63,7 +63,7 @@ diffusion::InversionSchedule make_run_schedule(const ModelBundle& models, const 
 
 ImageGrounding ground_image(ModelBundle& models, const at::Tensor& image512, const std::vector<PromptInput>& prompts,
                             const GroundingOptions& options, diffusion::AttentionSink* extra_sink,
-                            const diffusion::ProgressHook& progress) {
+                            const diffusion::ProgressHook& progress, const CaptureExtent& extra_capture) {
   LDMG_CHECK(!prompts.empty(), "ground_image: no prompts");
   LDMG_CHECK(!options.configs.empty(), "ground_image: no heatmap configs");
   c10::InferenceMode inference;
@@ -91,6 +91,15 @@ ImageGrounding ground_image(ModelBundle& models, const at::Tensor& image512, con
     layer_union.insert(c.layers.begin(), c.layers.end());
     begin = std::min(begin, b);
     end = std::max(end, e);
+  }
+  if (extra_sink && !extra_capture.empty()) {
+    for (int l : extra_capture.layers)
+      LDMG_CHECK(l >= 0 && l < n_layers, "capture: layer {} but the U-Net has {} attn2 layers", l, n_layers);
+    LDMG_CHECK(extra_capture.begin >= 0 && extra_capture.end <= n_steps, "capture: steps {}:{} outside 0:{}",
+               extra_capture.begin, extra_capture.end, n_steps);
+    layer_union.insert(extra_capture.layers.begin(), extra_capture.layers.end());
+    begin = std::min(begin, extra_capture.begin);
+    end = std::max(end, extra_capture.end);
   }
   std::vector<std::vector<grounding::HeatmapAccumulator>> acc(prompts.size());
   out.prompts.resize(prompts.size());

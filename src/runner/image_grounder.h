@@ -53,11 +53,19 @@ struct ImageGrounding {
 // The noise schedule of the models' config for T steps.
 diffusion::InversionSchedule make_run_schedule(const ModelBundle& models, const GroundingOptions& options);
 
+// Layers and steps to capture beyond what the heatmap configs need (the
+// attention cache: every layer at every step with --cache full).
+struct CaptureExtent {
+  std::vector<int> layers;  // attn2 indices; empty = nothing extra
+  int begin = 0, end = 0;   // step window [begin, end)
+  bool empty() const { return layers.empty() || begin >= end; }
+};
+
 // image512: [1,1,512,512] in [0,1]. `extra_sink` (optional) also receives
-// every captured map (the HDF5 cache); `capture_layers`/`capture_window`
-// widen the capture beyond what the configs need (e.g. --cache full).
+// every captured map (the HDF5 cache); `extra_capture` widens the capture
+// beyond what the configs need.
 ImageGrounding ground_image(ModelBundle& models, const at::Tensor& image512, const std::vector<PromptInput>& prompts,
                             const GroundingOptions& options, diffusion::AttentionSink* extra_sink = nullptr,
-                            const diffusion::ProgressHook& progress = {});
+                            const diffusion::ProgressHook& progress = {}, const CaptureExtent& extra_capture = {});
 
 }  // namespace ldmg::runner

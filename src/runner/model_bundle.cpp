@@ -1,5 +1,6 @@
 #include "runner/model_bundle.h"
 
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -51,8 +52,15 @@ ModelBundle load_models(const ModelPaths& paths, const std::string& device) {
   paths.validate();
   ModelBundle m;
   m.paths = paths;
-  m.device = device;
-  const torch::Device dev(device);
+  m.device = device == "auto" ? (torch::cuda::is_available() ? "cuda:0" : "cpu") : device;
+  torch::Device dev(torch::kCPU);
+  try {
+    dev = torch::Device(m.device);
+  } catch (const std::exception&) {
+    LDMG_FAIL("--device: '{}' is not a device (expected auto, cpu, cuda or cuda:N)", device);
+  }
+  LDMG_CHECK(!dev.is_cuda() || torch::cuda::is_available(),
+             "--device {}: this build or machine has no CUDA device (use --device cpu or auto)", device);
   log::info("loading models (autoencoder {}, U-Net {}, text encoder {})", paths.autoencoder, paths.unet,
             paths.text_encoder);
   m.autoencoder = model::load_autoencoder(paths.ae_config, paths.autoencoder);

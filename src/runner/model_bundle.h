@@ -38,7 +38,8 @@ struct ModelBundle {
   std::string device = "cpu";
 };
 
-// Loads and checks everything (strict weight loading), moves it to `device`.
+// Loads and checks everything (strict weight loading), moves it to `device`
+// ("auto": the first CUDA device if there is one, else the CPU).
 ModelBundle load_models(const ModelPaths& paths, const std::string& device = "cpu");
 
 // A stable digest of the model files (for work-unit names and provenance).

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "runner/shared_counter.h"
+
 namespace ldmg::runner {
 
 // One MPI one-sided counter (MPI_Win_allocate on rank 0 of `comm`, bumped with
@@ -24,7 +26,7 @@ class WorkQueue {
   // Collective over `comm`: every rank constructs it with the same n_units.
   WorkQueue(MPI_Comm comm, std::int64_t n_units);
   // Collective (MPI_Win_free) when the queue uses MPI.
-  ~WorkQueue();
+  ~WorkQueue() = default;
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
@@ -37,10 +39,8 @@ class WorkQueue {
  private:
   std::int64_t n_ = 0;
   std::int64_t taken_ = 0;
-  std::int64_t local_next_ = 0;  // counter when there is no window
   bool done_ = false;
-  MPI_Win win_ = MPI_WIN_NULL;
-  std::int64_t* base_ = nullptr;
+  SharedCounter counter_;
 };
 
 }  // namespace ldmg::runner
