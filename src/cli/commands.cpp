@@ -9,9 +9,11 @@ int run_ground(int argc, char** argv);
 int run_parity(int argc, char** argv);
 int run_sweep(int argc, char** argv);
 int run_status(int argc, char** argv);
+int run_demo(int argc, char** argv);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
+      {"demo", "write a tiny random model + synthetic data and run a 2-rank sweep on them (start here)", run_demo},
       {"ground", "ground report sentence(s) in one X-ray: heatmaps, overlay PNG, metrics with --box", run_ground},
       {"evaluate", "ground every MS-CXR pair and score it (pairs.csv, Table I summary)", run_evaluate},
       {"sweep", "run the pairs x T x config grid on MPI ranks with the attention cache; resumable", run_sweep},

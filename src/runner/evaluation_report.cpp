@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "core/check.h"
 #include "io/file_bytes.h"
@@ -87,7 +88,15 @@ nlohmann::json summary_json(const std::vector<PairRow>& rows, const std::vector<
     jc.push_back(e);
   }
   for (const auto& spec : kMetrics) {
-    const auto boot = metrics::bootstrap_ci(pairs, class_order, spec.metric, options.bootstrap);
+    // --bootstrap 0: no intervals (null in JSON, no table in Markdown).
+    metrics::BootstrapResult boot;
+    if (options.bootstrap.resamples > 0) {
+      boot = metrics::bootstrap_ci(pairs, class_order, spec.metric, options.bootstrap);
+    } else {
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      boot.per_category.assign(cats.size(), {nan, nan});
+      boot.average = {nan, nan};
+    }
     for (std::size_t i = 0; i < cats.size(); ++i) {
       const auto& ms = cats[i].get(spec.metric);
       jc[i][spec.key] = {{"mean", num_json(ms.mean)},
@@ -128,10 +137,17 @@ std::string summary_markdown(const nlohmann::json& s) {
     md += fmt::format(" {} ± {} |\n", cell(a["mean"], spec.scale), cell(a["std"], spec.scale));
   }
   md += "\nmean ± population std over pairs (categories) and over category means (Avg, macro), as the authors' "
-        "eval_ldm.py. Bootstrap 95% intervals:\n\n| metric |";
-  for (const auto& c : s["categories"]) md += fmt::format(" {} |", c["name"].get<std::string>());
-  md += " Avg |\n" + rule + "---|\n";
+        "eval_ldm.py.";
+  const bool intervals = s["bootstrap"]["resamples"].get<int>() > 0;
+  if (intervals) {
+    md += " Bootstrap 95% intervals:\n\n| metric |";
+    for (const auto& c : s["categories"]) md += fmt::format(" {} |", c["name"].get<std::string>());
+    md += " Avg |\n" + rule + "---|\n";
+  } else {
+    md += "\n";
+  }
   for (const auto& spec : kMetrics) {
+    if (!intervals) break;
     md += fmt::format("| {} |", spec.label);
     for (const auto& c : s["categories"])
       md += fmt::format(" [{}, {}] |", cell(c[spec.key]["ci95"][0], spec.scale), cell(c[spec.key]["ci95"][1], spec.scale));

@@ -54,6 +54,30 @@ class RoutingSink final : public diffusion::AttentionSink {
 
 }  // namespace
 
+grounding::TokenSlice config_tokens(const HeatmapConfig& config, const std::vector<std::int64_t>& ids,
+                                    const text::ClipTokenizer& tokenizer, const std::string& class_name) {
+  switch (config.tokens) {
+    case TokenMode::all: return grounding::prompt_tokens(ids);
+    case TokenMode::pathology:
+      LDMG_CHECK(!class_name.empty(), "tokens=pathology needs the pair's category name");
+      return grounding::pathology_tokens(ids, tokenizer.encode_words(class_name));
+    case TokenMode::slice:
+      return grounding::explicit_tokens(config.token_begin, config.token_end, static_cast<int>(ids.size()));
+  }
+  LDMG_FAIL("unknown token mode");
+}
+
+ConfigHeatmap finish_config_heatmap(const grounding::HeatmapAccumulator& acc, const HeatmapConfig& config) {
+  ConfigHeatmap h;
+  h.tokens = acc.tokens();
+  h.averaged = acc.finish().to(torch::kCPU);
+  grounding::PostprocessOptions po;
+  po.sigma = config.sigma;
+  po.otsu = config.otsu;
+  h.post = grounding::postprocess_heatmap(h.averaged, po);
+  return h;
+}
+
 diffusion::InversionSchedule make_run_schedule(const ModelBundle& models, const GroundingOptions& options) {
   LDMG_CHECK(options.T >= 1 && options.T <= models.scheduler.num_train_timesteps,
              "--steps {} must be between 1 and the {} training timesteps", options.T,
@@ -111,19 +135,7 @@ ImageGrounding ground_image(ModelBundle& models, const at::Tensor& image512, con
       log::warn("prompt longer than {} tokens, truncated as the authors' tokenizer does: \"{}\"",
                 models.tokenizer.max_length(), prompts[p].prompt);
     for (const auto& c : options.configs) {
-      grounding::TokenSlice slice;
-      switch (c.tokens) {
-        case TokenMode::all: slice = grounding::prompt_tokens(pg.ids); break;
-        case TokenMode::pathology: {
-          LDMG_CHECK(!prompts[p].category.empty(), "tokens=pathology needs the pair's category name");
-          const auto cls = models.tokenizer.encode_words(prompts[p].category);
-          slice = grounding::pathology_tokens(pg.ids, cls);
-          break;
-        }
-        case TokenMode::slice:
-          slice = grounding::explicit_tokens(c.token_begin, c.token_end, static_cast<int>(pg.ids.size()));
-          break;
-      }
+      const grounding::TokenSlice slice = config_tokens(c, pg.ids, models.tokenizer, prompts[p].category);
       grounding::AggregationOptions ao;
       ao.order = c.order;
       ao.out_size = image512.size(-1);
@@ -155,12 +167,9 @@ ImageGrounding ground_image(ModelBundle& models, const at::Tensor& image512, con
 
   for (std::size_t p = 0; p < prompts.size(); ++p)
     for (std::size_t c = 0; c < options.configs.size(); ++c) {
-      ConfigHeatmap& h = out.prompts[p].per_config[c];
-      h.averaged = acc[p][c].finish().to(torch::kCPU);
-      grounding::PostprocessOptions po;
-      po.sigma = options.configs[c].sigma;
-      po.otsu = options.configs[c].otsu;
-      h.post = grounding::postprocess_heatmap(h.averaged, po);
+      const grounding::TokenSlice slice = out.prompts[p].per_config[c].tokens;
+      out.prompts[p].per_config[c] = finish_config_heatmap(acc[p][c], options.configs[c]);
+      out.prompts[p].per_config[c].tokens = slice;
     }
   return out;
 }

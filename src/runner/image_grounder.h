@@ -10,6 +10,7 @@
 
 #include "diffusion/ddim_scheduler.h"
 #include "diffusion/inversion.h"
+#include "grounding/heatmap_aggregation.h"
 #include "grounding/postprocess.h"
 #include "grounding/token_selection.h"
 #include "runner/heatmap_config.h"
@@ -49,6 +50,14 @@ struct ImageGrounding {
   diffusion::InversionStats stats;
   diffusion::InversionSchedule schedule;
 };
+
+// The tokens a config averages for one prompt (unpadded ids BOS..EOS);
+// tokens=pathology uses `class_name`'s sub-tokens (the Table III rule).
+grounding::TokenSlice config_tokens(const HeatmapConfig& config, const std::vector<std::int64_t>& ids,
+                                    const text::ClipTokenizer& tokenizer, const std::string& class_name);
+
+// The averaged map of an accumulator, post-processed as `config` says.
+ConfigHeatmap finish_config_heatmap(const grounding::HeatmapAccumulator& acc, const HeatmapConfig& config);
 
 // The noise schedule of the models' config for T steps.
 diffusion::InversionSchedule make_run_schedule(const ModelBundle& models, const GroundingOptions& options);

@@ -57,3 +57,16 @@ TEST(EvaluationReport, SummaryHasPerCategoryMeansAndMacroAverage) {
   EXPECT_NE(md.find("| \\|CNR\\| | 2.00 ± 1.00 |"), std::string::npos) << md;
   EXPECT_NE(md.find("mIoU %"), std::string::npos);
 }
+
+TEST(EvaluationReport, BootstrapZeroGivesNoIntervals) {
+  const std::vector<PairRow> rows = {row(0, "Edema", 1.5), row(1, "Edema", 0.5)};
+  ReportOptions o;
+  o.bootstrap.resamples = 0;
+  const auto s = summary_json(rows, {"Edema"}, o, {{"version", "test"}});
+  EXPECT_DOUBLE_EQ(s["average"]["abs_cnr"]["mean"].get<double>(), 1.0);
+  EXPECT_TRUE(s["average"]["abs_cnr"]["ci95"][0].is_null());
+  EXPECT_TRUE(s["categories"][0]["miou"]["ci95"][1].is_null());
+  const std::string md = summary_markdown(s);
+  EXPECT_EQ(md.find("Bootstrap"), std::string::npos);
+  EXPECT_NE(md.find("| 1.00 ± 0.50 |"), std::string::npos) << md;
+}

@@ -1,0 +1,68 @@
+#include "runner/cached_overlays.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/check.h"
+#include "data/image.h"
+#include "data/ms_cxr.h"
+#include "grounding/back_to_original.h"
+#include "io/file_bytes.h"
+#include "runner/cached_heatmap.h"
+#include "viz/overlay.h"
+
+namespace ldmg::runner {
+
+std::vector<std::string> write_cached_overlays(const OverlayRequest& rq, const text::ClipTokenizer& tokenizer) {
+  const std::string manifest_path = rq.run_dir + "/cache/manifest.json";
+  LDMG_CHECK(std::filesystem::exists(manifest_path), "'{}' has no cache index ({}): was the sweep run with --cache none, "
+             "or is it unfinished?", rq.run_dir, manifest_path);
+  const auto manifest = nlohmann::json::parse(io::read_file_bytes(manifest_path));
+  int T = rq.T;
+  if (T < 0) {
+    LDMG_CHECK(!manifest["units"].empty(), "{}: no cached units", manifest_path);
+    T = manifest["units"][0]["T"].get<int>();
+  }
+  struct Where { std::string file; int prompt; };
+  std::vector<std::pair<int, Where>> wanted;  // pair -> location, in the order to draw
+  for (const auto& u : manifest["units"]) {
+    if (u["T"].get<int>() != T) continue;
+    for (const auto& p : u["pairs"]) {
+      const int pair = p["pair"].get<int>();
+      const bool take = rq.pairs.empty() ? static_cast<int>(wanted.size()) < rq.max_pairs
+                                         : std::find(rq.pairs.begin(), rq.pairs.end(), pair) != rq.pairs.end();
+      if (take) wanted.push_back({pair, {rq.run_dir + "/cache/" + u["file"].get<std::string>(), p["prompt"].get<int>()}});
+    }
+  }
+  for (int pair : rq.pairs)
+    LDMG_CHECK(std::any_of(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == pair; }),
+               "pair {} has no cached maps at T={} in '{}' (skipped, failed or not in the run)", pair, T, rq.run_dir);
+  std::sort(wanted.begin(), wanted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+
+  std::filesystem::create_directories(rq.out_dir);
+  std::vector<std::string> written;
+  for (const auto& [pair, where] : wanted) {
+    const AttentionCacheReader reader(where.file);
+    const CachedPromptMaps maps(reader, where.prompt);
+    const CachedPrompt& cp = maps.prompt();
+    const auto tokens = config_tokens(rq.config, cp.token_ids, tokenizer, cp.category);
+    const ConfigHeatmap h = maps.heatmap(rq.config, tokens);
+    const data::GrayImage img = data::read_image(
+        data::resolve_under_root(rq.images_root, cp.image_path, fmt::format("cached pair {}", pair)));
+    LDMG_CHECK(img.width == cp.image_width && img.height == cp.image_height, "'{}' is {}x{} but the cache says {}x{}",
+               cp.image_path, img.width, img.height, cp.image_width, cp.image_height);
+    const at::Tensor orig = grounding::back_to_original(h.post.final.contiguous(), img.width, img.height).contiguous();
+    std::vector<viz::OverlayBox> boxes;
+    for (const auto& b : cp.boxes) boxes.push_back({b[0], b[1], b[2], b[3]});
+    const std::string path = fmt::format("{}/T{}_pair{:04d}.png", rq.out_dir, T, pair);
+    viz::render_overlay({img.width, img.height, img.pixels.data()}, orig.data_ptr<float>(), boxes, cp.text)
+        .save_png(path);
+    written.push_back(path);
+  }
+  return written;
+}
+
+}  // namespace ldmg::runner
