@@ -163,7 +163,8 @@ void write_clip_tokenizer(const std::string& dir, const BpeVocab& vocab) {
 
   auto typed = [&](const char* content) {
     nlohmann::ordered_json j = {{"__type", "AddedToken"}};
-    for (auto& [k, val] : added(content).items()) j[k] = val;
+    const nlohmann::ordered_json fields = added(content);  // items() must not outlive its json
+    for (const auto& [k, val] : fields.items()) j[k] = val;
     return j;
   };
   nlohmann::ordered_json cfg = {{"add_prefix_space", false},

@@ -29,7 +29,7 @@ nlohmann::json row_json(const PairRow& r) {
     j["miou"] = number(r.metrics.miou);
     j["auroc"] = number(r.metrics.auroc);
     j["auroc_exact"] = number(r.metrics.auroc_exact);
-    j["otsu_threshold"] = r.otsu_threshold;
+    j["otsu_threshold"] = number(static_cast<double>(r.otsu_threshold));  // NaN with otsu=off
     j["otsu_margin"] = number(r.otsu_margin);
   }
   return j;
@@ -51,7 +51,7 @@ PairRow row_from(const nlohmann::json& j) {
     r.metrics.miou = number(j.at("miou"));
     r.metrics.auroc = number(j.at("auroc"));
     r.metrics.auroc_exact = number(j.at("auroc_exact"));
-    r.otsu_threshold = j.at("otsu_threshold").get<float>();
+    r.otsu_threshold = static_cast<float>(number(j.at("otsu_threshold")));
     r.otsu_margin = number(j.at("otsu_margin"));
   }
   return r;

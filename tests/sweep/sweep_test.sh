@@ -72,8 +72,10 @@ case $mode in
     sweep 1 "$work/ref" || fail "reference sweep exited $?"
     sweep_bg 2 "$work/run"
     wait_for_units "$work/run" 1
-    victim=$(pgrep -f -- "--run $work/run" | while read -r p; do
-      [ "$(ps -o comm= -p "$p")" = ldmground ] && echo "$p"; done | head -n 1)
+    victim=
+    for p in $(pgrep -f -- "--run $work/run" || true); do
+      if [ "$(ps -o comm= -p "$p" || true)" = ldmground ]; then victim=$p; break; fi
+    done
     [ -n "$victim" ] || fail "no rank process found"
     kill -9 "$victim"
     log "killed rank pid $victim"

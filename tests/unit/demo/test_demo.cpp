@@ -59,7 +59,7 @@ const demo::DemoDataset& dataset() {
 std::string lower_no_space(const std::string& s) {
   std::string out;
   for (char c : s)
-    if (c != ' ') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!std::isspace(static_cast<unsigned char>(c))) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -175,6 +175,16 @@ TEST(DemoTokenizer, LoadsAndTokenizesLikeClip) {
   EXPECT_EQ(tok.tokenize("Small left pleural effusion.").size(), 5u);
 }
 
+// LDMG_DEMO_KEEP=<dir>: copy the assets there for a look (temp dirs vanish at exit).
+TEST(DemoAssets, KeepForInspection) {
+  const char* keep = std::getenv("LDMG_DEMO_KEEP");
+  if (!keep) GTEST_SKIP() << "set LDMG_DEMO_KEEP=<dir> to keep a copy of the demo assets";
+  fs::create_directories(keep);
+  const auto opts = fs::copy_options::recursive | fs::copy_options::overwrite_existing;
+  fs::copy(model_dir(), fs::path(keep) / "models", opts);
+  fs::copy(fs::path(dataset().csv).parent_path(), fs::path(keep) / "data", opts);
+}
+
 TEST(DemoTokenizer, TrainerIsClipShaped) {
   const auto syms = demo::clip_byte_symbols();
   ASSERT_EQ(syms.size(), 256u);
@@ -204,7 +214,7 @@ TEST(DemoModel, LoadsStrictlyAndGrounds) {
   const auto& pair = set[0];
   const at::Tensor x = data::preprocess_image(data::read_image(pair.image_path));
   runner::GroundingOptions opt;
-  opt.T = 5;
+  opt.T = 10;  // T=5 has an empty default window (5//2 - 5//10 .. same)
   opt.mode = diffusion::InversionMode::fast;
   const auto t0 = std::chrono::steady_clock::now();
   const auto g = runner::ground_image(models, x, {{pair.prompt, pair.category}, {"Moderate cardiomegaly.", "Cardiomegaly"}},
@@ -220,7 +230,7 @@ TEST(DemoModel, LoadsStrictlyAndGrounds) {
   }
   // Different prompts attend differently.
   EXPECT_FALSE(torch::allclose(g.prompts[0].per_config[0].averaged, g.prompts[1].per_config[0].averaged));
-  std::cout << "[demo] ground_image T=5 fast, 2 prompts: " << secs << " s\n";
+  std::cout << "[demo] ground_image T=10 fast, 2 prompts: " << secs << " s\n";
   if (const char* t = std::getenv("LDMG_DEMO_TIME_T")) {  // e.g. LDMG_DEMO_TIME_T=20 for the sweep estimate
     opt.T = std::atoi(t);
     const auto t1 = std::chrono::steady_clock::now();
