@@ -92,7 +92,7 @@ int run_demo(int argc, char** argv) {
   const fs::path out = fs::absolute(vm["out"].as<std::string>()).lexically_normal();
   const int ranks = vm["ranks"].as<int>(), T = vm["steps"].as<int>();
   LDMG_CHECK(ranks >= 1 && ranks <= 64, "--ranks: expected 1..64, got {}", ranks);
-  LDMG_CHECK(T >= 2 && T <= 1000, "--steps: expected 2..1000, got {}", T);
+  LDMG_CHECK(T >= 10 && T <= 1000, "--steps: expected 10..1000 (below 10 the paper's step window is empty), got {}", T);
   LDMG_CHECK(vm["images"].as<int>() >= 1, "--images: expected at least 1");
 
   const fs::path model = out / "model", data = out / "data", run = out / "run", job = out / "demo.ini";
