@@ -10,6 +10,9 @@ int run_parity(int argc, char** argv);
 int run_sweep(int argc, char** argv);
 int run_status(int argc, char** argv);
 int run_demo(int argc, char** argv);
+int run_analyze(int argc, char** argv);
+int run_search(int argc, char** argv);
+int run_bench(int argc, char** argv);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
@@ -18,7 +21,10 @@ const std::vector<Command>& commands() {
       {"evaluate", "ground every MS-CXR pair and score it (pairs.csv, Table I summary)", run_evaluate},
       {"sweep", "run the pairs x T x config grid on MPI ranks with the attention cache; resumable", run_sweep},
       {"status", "units done / failed / pending of a sweep's run folder, per rank, rate and ETA", run_status},
+      {"analyze", "recompute heatmaps + metrics of a finished sweep from its attention cache (config or grid, tables)", run_analyze},
+      {"search", "per-pathology best heatmap config by K-fold cross-validation on a sweep's cache", run_search},
       {"parity", "check the pipeline against the authors' goldens on the parity fixtures", run_parity},
+      {"bench", "time faithful vs fast inversion on the real-size U-Net (random weights), extrapolated to T=300", run_bench},
       {"inspect", "list the tensors of a weights file (.safetensors, .pth, .bin)", run_inspect},
   };
   return list;

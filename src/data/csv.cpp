@@ -137,4 +137,11 @@ CsvTable parse_csv(std::string_view text, const std::string& source) {
 
 CsvTable read_csv(const std::string& path) { return parse_csv(io::read_file_bytes(path), path); }
 
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
 }  // namespace ldmg::data

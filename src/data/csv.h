@@ -29,4 +29,8 @@ struct CsvTable {
 CsvTable parse_csv(std::string_view text, const std::string& source);
 CsvTable read_csv(const std::string& path);
 
+// One field as RFC 4180 writes it: quoted (inner quotes doubled) when it
+// holds a comma, a quote or a line break; as is otherwise.
+std::string csv_field(const std::string& s);
+
 }  // namespace ldmg::data

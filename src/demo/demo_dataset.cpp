@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/check.h"
+#include "data/csv.h"
 #include "demo/chest_phantom.h"
 #include "io/file_bytes.h"
 #include "io/png_writer.h"
@@ -10,13 +11,6 @@
 namespace ldmg::demo {
 
 namespace {
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 
 // MIMIC-CXR style: five dash-separated groups of eight hex digits.
 std::string dicom_id(Rng& rng) {
@@ -78,8 +72,8 @@ DemoDataset write_demo_dataset(const std::filesystem::path& dir, const DemoDatas
     for (std::size_t f = 0; f < findings.size(); ++f) {
       const std::string text = render_sentence(findings[f].sentence, findings[f].side);
       for (const auto& b : img.boxes[f])
-        csv += fmt::format("{},{},{},{},{},{},{},{},{},{},test\n", id, csv_field(findings[f].sentence.category),
-                           csv_field(text), rel, b.x, b.y, b.w, b.h, width, height);
+        csv += fmt::format("{},{},{},{},{},{},{},{},{},{},test\n", id, data::csv_field(findings[f].sentence.category),
+                           data::csv_field(text), rel, b.x, b.y, b.w, b.h, width, height);
       ++out.pairs;
     }
     ++out.images;

@@ -7,17 +7,12 @@
 #include <limits>
 
 #include "core/check.h"
+#include "data/csv.h"
 #include "io/file_bytes.h"
 
 namespace ldmg::runner {
 
 namespace {
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 
 std::string num(double v) { return std::isnan(v) ? "nan" : fmt::format("{}", v); }
 
@@ -48,8 +43,8 @@ std::string pairs_csv(const std::vector<PairRow>& rows, const std::string& prove
   if (!provenance_line.empty()) out += "# " + provenance_line + "\n";
   out += "pair,dicom_id,path,category,prompt,skipped,cnr_abs,cnr,miou,auroc,auroc_exact\n";
   for (const auto& r : rows) {
-    out += fmt::format("{},{},{},{},{},", r.pair, csv_field(r.dicom_id), csv_field(r.path), csv_field(r.category),
-                       csv_field(r.prompt));
+    out += fmt::format("{},{},{},{},{},", r.pair, data::csv_field(r.dicom_id), data::csv_field(r.path), data::csv_field(r.category),
+                       data::csv_field(r.prompt));
     if (!r.error.empty())
       out += "error,,,,,\n";
     else if (r.skipped)

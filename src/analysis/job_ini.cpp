@@ -1,0 +1,51 @@
+#include "analysis/job_ini.h"
+
+#include <sstream>
+
+#include "core/check.h"
+#include "io/file_bytes.h"
+
+namespace ldmg::analysis {
+
+namespace {
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
+}
+}  // namespace
+
+JobIni JobIni::parse(const std::string& text, const std::string& what) {
+  JobIni j;
+  j.source_ = what;
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    const auto hash = line.find('#');  // Boost's config format: '#' starts a comment anywhere
+    const std::string t = trim(hash == std::string::npos ? line : line.substr(0, hash));
+    if (t.empty()) continue;
+    const auto eq = t.find('=');
+    LDMG_CHECK(eq != std::string::npos, "{} line {}: expected 'key = value', got '{}'", what, n, t);
+    j.values_[trim(t.substr(0, eq))].push_back(trim(t.substr(eq + 1)));
+  }
+  return j;
+}
+
+JobIni JobIni::read(const std::string& path) { return parse(io::read_file_bytes(path), path); }
+
+const std::string& JobIni::get(const std::string& key) const {
+  const auto it = values_.find(key);
+  LDMG_CHECK(it != values_.end(), "{}: no '{}' key (expected a sweep's resolved job)", source_, key);
+  return it->second.back();
+}
+
+std::string JobIni::get_or(const std::string& key, const std::string& fallback) const {
+  return has(key) ? get(key) : fallback;
+}
+
+std::vector<std::string> JobIni::all(const std::string& key) const {
+  const auto it = values_.find(key);
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
+}
+
+}  // namespace ldmg::analysis

@@ -1,0 +1,137 @@
+#include "analysis/run_inputs.h"
+
+#include <filesystem>
+
+#include "core/check.h"
+#include "io/file_bytes.h"
+#include "runner/attention_cache_format.h"
+#include "runner/image_scoring.h"
+#include "runner/model_bundle.h"
+#include "runner/unit_result.h"
+
+namespace ldmg::analysis {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A path of job.ini as the sweep saw it: relative to where it was started,
+// which analyze may not share; fall back to the run folder's parent.
+std::string job_path(const JobIni& job, const std::string& key, const std::string& run_dir) {
+  const std::string p = job.get(key);
+  if (fs::path(p).is_absolute() || fs::exists(p)) return p;
+  const fs::path beside = fs::path(run_dir).parent_path() / p;
+  LDMG_CHECK(fs::exists(beside), "{}: {} = '{}' does not exist (relative to here nor to '{}')", job.source(), key, p,
+             fs::path(run_dir).parent_path().string());
+  return beside.string();
+}
+
+}  // namespace
+
+RunInputs::RunInputs(const std::string& run_dir)
+    : run_dir_(fs::absolute(run_dir).lexically_normal().string()),
+      job_(JobIni::read(run_dir_ + "/job.ini")) {
+  const std::string pp = runner::plan_path(run_dir_);
+  LDMG_CHECK(fs::exists(pp), "'{}' is not a sweep run folder: no plan.json", run_dir_);
+  plan_ = runner::plan_from_json(nlohmann::json::parse(io::read_file_bytes(pp)), pp);
+  ledger_ = runner::read_ledgers(run_dir_);
+  for (const auto& u : plan_.units)
+    LDMG_CHECK(ledger_.status(u.id).has_value(), "unit {} (T={}, '{}') is not recorded in {}/ledger: finish the sweep "
+               "first (ldmground sweep --job {}/job.ini)", u.id, u.T, u.path, run_dir_, run_dir_);
+  dataset_ = std::make_unique<data::MsCxrDataset>(data::read_ms_cxr(job_path(job_, "dataset", run_dir_)));
+  survival_ = data::parse_survival_rule(job_.get_or("box-rule", "faithful"));
+  class_name_override_ = job_.get_or("class-name", "");
+  // The same assembly as cli::grounding_options_from.
+  configs_.push_back(runner::make_heatmap_config(job_.get_or("layers", "3,4,6,7"), job_.get_or("window", "paper"),
+                                                 job_.get_or("tokens", "all"), job_.get_or("otsu", "on"),
+                                                 std::stod(job_.get_or("sigma", "2.5")), job_.get_or("order", "code")));
+  for (const auto& spec : job_.all("config")) configs_.push_back(runner::parse_heatmap_spec(spec));
+}
+
+std::string RunInputs::class_name(const data::Pair& p) const {
+  return class_name_override_.empty() ? p.category : class_name_override_;
+}
+
+const text::ClipTokenizer& RunInputs::tokenizer() const {
+  if (!tokenizer_) {
+    std::string dir = job_.get_or("tokenizer", "");
+    if (dir.empty()) {
+      runner::ModelPaths paths;
+      paths.fill_from_dir(job_path(job_, "model-dir", run_dir_));
+      dir = paths.tokenizer;
+    }
+    tokenizer_ = text::ClipTokenizer::load(dir);
+  }
+  return *tokenizer_;
+}
+
+std::string RunInputs::cache_file(int unit) const {
+  return runner::cache_unit_path(run_dir_ + "/cache", plan_.units.at(static_cast<std::size_t>(unit)).id);
+}
+
+std::vector<PairSource> RunInputs::pair_sources(int T) const {
+  std::vector<PairSource> out;
+  for (std::size_t ui = 0; ui < plan_.units.size(); ++ui) {
+    const runner::SweepUnit& u = plan_.units[ui];
+    if (u.T != T) continue;
+    const std::string rpath = runner::unit_result_path(run_dir_, u.id);
+    if (*ledger_.status(u.id) == runner::UnitStatus::failed && !fs::exists(rpath)) {
+      // Failed before its rows existed (as write_sweep_results): the ledger's error for every pair.
+      for (int i : u.pairs) {
+        PairSource s{i, static_cast<int>(ui), -1, runner::base_row(dataset()[static_cast<std::size_t>(i)])};
+        s.fixed.error = ledger_.latest.at(u.id).error;
+        out.push_back(std::move(s));
+      }
+      continue;
+    }
+    const runner::UnitResult res = runner::read_unit_result(run_dir_, u.id);
+    LDMG_CHECK(res.rows.size() == u.pairs.size(), "{}: {} pairs, the plan has {}", rpath, res.rows.size(),
+               u.pairs.size());
+    int prompt = 0;
+    for (std::size_t k = 0; k < u.pairs.size(); ++k) {
+      LDMG_CHECK(!res.rows[k].empty(), "{}: pair {} has no rows", rpath, u.pairs[k]);
+      const runner::PairRow& r = res.rows[k].front();
+      PairSource s{u.pairs[k], static_cast<int>(ui), -1, {}};
+      if (r.skipped || !r.error.empty()) {
+        // Config-independent rows: identity + skipped/error, no metrics.
+        s.fixed = runner::base_row(dataset()[static_cast<std::size_t>(u.pairs[k])]);
+        s.fixed.skipped = r.skipped;
+        s.fixed.error = r.error;
+      } else {
+        // The cache holds the grounded pairs only, in unit order (as write_cache_index).
+        s.prompt = prompt++;
+      }
+      out.push_back(std::move(s));
+    }
+    if (prompt > 0)
+      LDMG_CHECK(fs::exists(cache_file(static_cast<int>(ui))), "unit {} has {} grounded pair(s) but no cache file {}: "
+                 "offline analysis needs a sweep run with --cache full (or window)", u.id, prompt,
+                 cache_file(static_cast<int>(ui)));
+  }
+  // Plan order = dataset order of the pairs (units hold the pairs of one image).
+  std::vector<PairSource> ordered;
+  ordered.reserve(out.size());
+  for (int i : plan_.pairs)
+    for (auto& s : out)
+      if (s.pair == i) {
+        ordered.push_back(std::move(s));
+        break;
+      }
+  LDMG_CHECK(ordered.size() == out.size(), "{}: the units at T={} do not cover the plan's pairs", run_dir_, T);
+  return ordered;
+}
+
+grounding::TokenSlice offline_tokens(const runner::HeatmapConfig& config, const std::vector<std::int64_t>& ids,
+                                     const RunInputs& run, const std::string& class_name) {
+  switch (config.tokens) {
+    case runner::TokenMode::all: return grounding::prompt_tokens(ids);
+    case runner::TokenMode::slice:
+      return grounding::explicit_tokens(config.token_begin, config.token_end, static_cast<int>(ids.size()));
+    case runner::TokenMode::pathology:
+      LDMG_CHECK(!class_name.empty(), "tokens=pathology needs the pair's category name");
+      return grounding::pathology_tokens(ids, run.tokenizer().encode_words(class_name));
+  }
+  LDMG_FAIL("unknown token mode");
+}
+
+}  // namespace ldmg::analysis

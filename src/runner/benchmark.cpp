@@ -1,0 +1,332 @@
+#include "runner/benchmark.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/record_function.h>
+#include <fmt/ranges.h>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "core/check.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "grounding/heatmap_aggregation.h"
+#include "grounding/token_selection.h"
+#include "model/model_config.h"
+#include "model/random_weights.h"
+#include "runner/heatmap_config.h"
+
+namespace ldmg::runner {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::int64_t status_field_kib(const char* key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const std::string k = std::string(key) + ":";
+  while (std::getline(f, line))
+    if (line.rfind(k, 0) == 0) return std::stoll(line.substr(k.size())) * 1024;
+  return 0;
+}
+
+diffusion::NoiseScheduleParams schedule_params(const model::SchedulerConfig& c) {
+  diffusion::NoiseScheduleParams p;
+  p.schedule = diffusion::parse_beta_schedule(model::to_string(c.schedule));
+  p.num_train_timesteps = c.num_train_timesteps;
+  p.beta_start = c.beta_start;
+  p.beta_end = c.beta_end;
+  p.prediction_type = diffusion::parse_prediction_type(model::to_string(c.prediction_type));
+  return p;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Feeds every captured map to one accumulator per prompt (the online path's
+// work per map, without a heatmap config router).
+class BenchSink final : public diffusion::AttentionSink {
+ public:
+  explicit BenchSink(int prompts) {
+    for (int p = 0; p < prompts; ++p) acc_.emplace_back(grounding::explicit_tokens(1, 9, 10));
+  }
+  void on_maps(int step, int layer, int prompt, const at::Tensor& probs, std::int64_t h, std::int64_t w) override {
+    acc_.at(prompt).add_probs(layer, step, probs, h, w);
+  }
+  void finish() const {
+    for (const auto& a : acc_) (void)a.finish();
+  }
+
+ private:
+  std::vector<grounding::HeatmapAccumulator> acc_;
+};
+
+// Counts the multiply-adds (x2) of the matmul and convolution kernels the
+// calling thread dispatches; elementwise ops, norms and softmax are not counted.
+thread_local double g_flops = 0;
+
+std::vector<std::int64_t> sizes_of(const c10::IValue& v) {
+  if (!v.isTensor()) return {};
+  const auto s = v.toTensor().sizes();
+  return {s.begin(), s.end()};
+}
+
+std::unique_ptr<at::ObserverContext> count_flops(const at::RecordFunction& fn) {
+  const std::string_view name = fn.name();
+  const auto in = fn.inputs();
+  auto dims = [&](std::size_t i) { return i < in.size() ? sizes_of(in[i]) : std::vector<std::int64_t>{}; };
+  if (name == "aten::mm" || name == "aten::addmm") {
+    const std::size_t o = name == "aten::mm" ? 0 : 1;
+    const auto a = dims(o), b = dims(o + 1);
+    if (a.size() == 2 && b.size() == 2) g_flops += 2.0 * a[0] * a[1] * b[1];
+  } else if (name == "aten::bmm" || name == "aten::baddbmm") {
+    const std::size_t o = name == "aten::bmm" ? 0 : 1;
+    const auto a = dims(o), b = dims(o + 1);
+    if (a.size() == 3 && b.size() == 3) g_flops += 2.0 * a[0] * a[1] * a[2] * b[2];
+  } else if (name == "aten::convolution") {
+    const auto x = dims(0), wt = dims(1);
+    if (x.size() == 4 && wt.size() == 4 && in.size() > 5) {
+      const auto stride = in[3].toIntVector(), pad = in[4].toIntVector(), dil = in[5].toIntVector();
+      double out_hw = 1;
+      for (int d = 0; d < 2; ++d)
+        out_hw *= static_cast<double>((x[2 + d] + 2 * pad[d] - dil[d] * (wt[2 + d] - 1) - 1) / stride[d] + 1);
+      g_flops += 2.0 * x[0] * wt[0] * wt[1] * wt[2] * wt[3] * out_hw;
+    }
+  } else if (name.find("scaled_dot_product_flash_attention") != std::string_view::npos ||
+             name.find("scaled_dot_product_efficient_attention") != std::string_view::npos) {
+    const auto q = dims(0), k = dims(1);  // [B, H, L, E], [B, H, S, E]
+    if (q.size() == 4 && k.size() == 4) g_flops += 4.0 * q[0] * q[1] * q[2] * k[2] * q[3];
+  }
+  return nullptr;
+}
+
+double measure_flops(const std::function<void()>& fn) {
+  g_flops = 0;
+  const auto handle = at::addThreadLocalCallback(
+      at::RecordFunctionCallback(&count_flops).needsInputs(true).scopes({at::RecordScope::FUNCTION}));
+  fn();
+  at::removeCallback(handle);
+  return g_flops;
+}
+
+double matmul_peak_gflops(int n) {
+  const at::Tensor a = at::randn({n, n}), b = at::randn({n, n});
+  (void)at::mm(a, b);  // warm-up
+  double best = 1e30;
+  for (int r = 0; r < 3; ++r) {
+    const auto t0 = Clock::now();
+    (void)at::mm(a, b);
+    best = std::min(best, seconds_since(t0));
+  }
+  return 2.0 * n * n * static_cast<double>(n) / best / 1e9;
+}
+
+std::string human_bytes(double b) {
+  if (b <= 0) return "n/a";
+  return b >= 1024.0 * 1024 * 1024 ? fmt::format("{:.2f} GiB", b / (1024.0 * 1024 * 1024))
+                                   : fmt::format("{:.0f} MiB", b / (1024.0 * 1024));
+}
+
+struct Models {
+  model::DiffusionUNet unet{nullptr};
+  model::SchedulerConfig scheduler;
+};
+
+Models build_models(const BenchOptions& o) {
+  const std::string ldm = o.configs_dir + "/ldm/ldm_v0.yaml";
+  LDMG_CHECK(fs::exists(ldm), "bench: no U-Net config '{}' (pass --configs DIR with ldm/ldm_v0.yaml)", ldm);
+  Models m;
+  model::RandomWeightOptions rw;
+  rw.seed = o.seed + 1;
+  m.unet = model::random_diffusion_unet(model::load_unet_config(ldm), rw);
+  m.scheduler = model::load_scheduler_config(ldm);
+  return m;
+}
+
+}  // namespace
+
+std::int64_t current_rss() { return status_field_kib("VmRSS"); }
+std::int64_t peak_rss() { return status_field_kib("VmHWM"); }
+bool reset_peak_rss() {
+  std::ofstream f("/proc/self/clear_refs");
+  if (!f) return false;
+  f << "5";
+  return static_cast<bool>(f.flush());
+}
+
+BenchResult run_benchmark(const BenchOptions& o) {
+  LDMG_CHECK(o.T >= 1 && o.T <= o.target_T, "bench: --T {} must be in 1..--target-T {}", o.T, o.target_T);
+  c10::InferenceMode inference;
+  BenchResult res;
+  res.options = o;
+  res.threads = at::get_num_threads();
+  Models m = build_models(o);
+  for (const auto& p : m.unet->parameters()) res.unet_params += static_cast<double>(p.numel());
+  const auto params = schedule_params(m.scheduler);
+  const auto sched = diffusion::make_schedule(params, o.T);
+  const auto sched_target = diffusion::make_schedule(params, o.target_T);
+  HeatmapConfig config;
+  config.layers = o.layers;
+  res.steps_T = static_cast<int>(sched.steps.size());
+  res.steps_target = static_cast<int>(sched_target.steps.size());
+  res.window_T = config.window(o.T, res.steps_T);
+  res.window_target = config.window(o.target_T, res.steps_target);
+  const auto& ucfg = m.unet->config();
+  const std::int64_t D = ucfg.cross_attention_dim, C = ucfg.in_channels;
+
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  const at::Tensor z0 = at::randn({1, C, 64, 64}, gen);  // the latent of a 512x512 image
+  const int max_prompts = *std::max_element(o.prompts_per_image.begin(), o.prompts_per_image.end());
+  const at::Tensor emb = at::randn({1 + max_prompts, 77, D}, gen);  // "" and the prompts
+  const auto prediction = params.prediction_type;
+  auto step = [&](const at::Tensor& z, const at::Tensor& v, const diffusion::ScheduleStep& s) {
+    return diffusion::inverse_step(z, v, s, prediction);
+  };
+
+  // Warm-up and FLOPs: one full batch-2 forward (the authors' call).
+  {
+    const at::Tensor x = at::cat({z0, z0}, 0), t = at::full({1}, 500, at::kLong), ctx = emb.slice(0, 0, 2);
+    log::info("bench: U-Net {:.0f} M parameters; warm-up call", res.unet_params / 1e6);
+    (void)m.unet->forward(x, t, ctx);
+    const auto t0 = Clock::now();
+    if (o.flops)
+      res.flops_per_call = measure_flops([&] { (void)m.unet->forward(x, t, ctx); });
+    else
+      (void)m.unet->forward(x, t, ctx);
+    res.seconds_per_call = seconds_since(t0);
+  }
+  if (o.peak_matmul_n > 0) res.peak_gflops = matmul_peak_gflops(o.peak_matmul_n);
+
+  auto request_for = [&](const diffusion::InversionSchedule& s, std::pair<int, int> window, int prompts,
+                         diffusion::InversionMode mode) {
+    diffusion::InversionRequest req;
+    req.z0 = z0;
+    req.uncond = emb.slice(0, 0, 1);
+    req.conds = emb.slice(0, 1, 1 + prompts);
+    req.steps = s.steps;
+    req.layers = o.layers;
+    req.capture_begin = window.first;
+    req.capture_end = window.second;
+    req.mode = mode;
+    return req;
+  };
+
+  std::vector<std::pair<diffusion::InversionMode, std::string>> modes;
+  if (o.run_faithful) modes.emplace_back(diffusion::InversionMode::faithful, "faithful");
+  if (o.run_fast) modes.emplace_back(diffusion::InversionMode::fast, "fast");
+  for (const auto& [mode, mode_name] : modes)
+    for (int prompts : o.prompts_per_image) {
+      BenchRow row;
+      row.mode = mode_name;
+      row.prompts = prompts;
+      // Dry run at the target T: the calls of each kind (no model involved).
+      std::map<CallKind, int> target_counts;
+      {
+        auto count_unet = [&](const at::Tensor& x, const at::Tensor&, const at::Tensor&, model::AttentionObserver*,
+                              int stop) {
+          ++target_counts[{x.size(0), stop}];
+          return stop >= 0 ? at::Tensor() : at::zeros_like(x);
+        };
+        auto same = [](const at::Tensor& z, const at::Tensor&, const diffusion::ScheduleStep&) { return z; };
+        BenchSink none(prompts);
+        row.target_unet_calls =
+            diffusion::run_inversion(count_unet, same, request_for(sched_target, res.window_target, prompts, mode), none)
+                .unet_calls;
+      }
+      // The measured run at T.
+      auto timed_unet = [&](const at::Tensor& x, const at::Tensor& t, const at::Tensor& ctx,
+                            model::AttentionObserver* obs, int stop) {
+        const auto t0 = Clock::now();
+        at::Tensor out = m.unet->forward(x, t, ctx, obs, stop);
+        row.call_times[{x.size(0), stop}].push_back(seconds_since(t0));
+        return out;
+      };
+      const bool reset = reset_peak_rss();
+      BenchSink sink(prompts);
+      log::info("bench: {} with {} prompt(s) at T={} ...", mode_name, prompts, o.T);
+      const auto t0 = Clock::now();
+      row.unet_calls = diffusion::run_inversion(timed_unet, step, request_for(sched, res.window_T, prompts, mode), sink,
+                                                {}, {})
+                           .unet_calls;
+      sink.finish();
+      row.seconds = seconds_since(t0);
+      row.peak_rss = reset ? peak_rss() : 0;
+      for (const auto& [kind, times] : row.call_times)
+        row.unet_seconds += std::accumulate(times.begin(), times.end(), 0.0);
+      // Extrapolate: target counts x median time per kind, + the rest scaled by calls.
+      double est = 0;
+      for (const auto& [kind, n] : target_counts) {
+        const auto it = row.call_times.find(kind);
+        LDMG_ASSERT(it != row.call_times.end(), "bench: call kind (batch {}, stop {}) not measured at T={}",
+                    kind.first, kind.second, o.T);
+        est += n * median(it->second);
+      }
+      const double other = std::max(0.0, row.seconds - row.unet_seconds);
+      row.target_seconds = est + other * row.target_unet_calls / std::max(1, row.unet_calls);
+      log::info("bench: {} x{}: {:.1f} s measured, {:.0f} s at T={} (est)", mode_name, prompts, row.seconds,
+                row.target_seconds, o.target_T);
+      res.rows.push_back(std::move(row));
+    }
+  return res;
+}
+
+std::string BenchResult::report() const {
+  std::ostringstream s;
+  const auto& o = options;
+  s << fmt::format("ldmground {} bench: real-size U-Net ({:.0f} M params, random weights), {} threads, latent 3x64x64\n",
+                   version_string(), unet_params / 1e6, threads);
+  s << fmt::format("schedule: T={} -> {} steps, window [{},{}); T={} -> {} steps, window [{},{}); layers {}\n", o.T,
+                   steps_T, window_T.first, window_T.second, o.target_T, steps_target, window_target.first,
+                   window_target.second, fmt::join(o.layers, ","));
+  s << fmt::format("{:<9} {:>7} {:>9} {:>11} {:>10} {:>10} {:>13} {:>12} {:>10}\n", "mode", "prompts",
+                   fmt::format("calls@{}", o.T), fmt::format("s/pair@{}", o.T), "calls/s",
+                   fmt::format("calls@{}", o.target_T), fmt::format("s/pair@{}", o.target_T), "min/pair",
+                   "peak RSS");
+  for (const auto& r : rows)
+    s << fmt::format("{:<9} {:>7} {:>9} {:>11.1f} {:>10.3f} {:>10} {:>13.0f} {:>12.1f} {:>10}\n", r.mode, r.prompts,
+                     r.unet_calls, r.seconds / r.prompts, r.unet_calls / std::max(1e-9, r.unet_seconds),
+                     r.target_unet_calls, r.target_seconds / r.prompts, r.target_seconds / r.prompts / 60,
+                     human_bytes(static_cast<double>(r.peak_rss)));
+  s << "median seconds per U-Net call kind (batch, stop after attn2 layer; -1 = full):\n";
+  for (const auto& r : rows) {
+    s << fmt::format("  {} x{}:", r.mode, r.prompts);
+    for (const auto& [kind, times] : r.call_times)
+      s << fmt::format(" (b{},{}) {:.2f}s n={}", kind.first, kind.second, median(times), times.size());
+    s << "\n";
+  }
+  if (flops_per_call > 0)
+    s << fmt::format("FLOPs per batch-2 U-Net call (matmul+conv): {:.1f} GFLOP in {:.2f} s = {:.1f} GFLOP/s", flops_per_call / 1e9,
+                     seconds_per_call, flops_per_call / 1e9 / seconds_per_call);
+  if (peak_gflops > 0)
+    s << fmt::format("; sgemm peak (at::mm {}^2) {:.1f} GFLOP/s ({:.0f}% of peak)", o.peak_matmul_n, peak_gflops,
+                     flops_per_call > 0 ? 100.0 * flops_per_call / 1e9 / seconds_per_call / peak_gflops : 0.0);
+  s << "\n";
+  auto speedup = [&](int prompts) -> double {
+    double faithful = 0, fast = 0;
+    for (const auto& r : rows) {
+      if (r.prompts != prompts) continue;
+      (r.mode == "fast" ? fast : faithful) = r.target_seconds;
+    }
+    return fast > 0 && faithful > 0 ? faithful / fast : 0.0;
+  };
+  for (int p : o.prompts_per_image)
+    if (p != 1 && speedup(p) > 0) s << fmt::format("fast/faithful speedup, {} prompts per image: {:.2f}x\n", p, speedup(p));
+  if (speedup(1) > 0) s << fmt::format("fast/faithful speedup: {:.2f}x\n", speedup(1));
+  return s.str();
+}
+
+}  // namespace ldmg::runner

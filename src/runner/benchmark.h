@@ -1,0 +1,76 @@
+#pragma once
+// `ldmground bench`: faithful vs fast inversion on the real-size
+// architecture (the authors' configs, random weights made by our code),
+// timed per image-prompt pair at a reduced T and extrapolated to T=300.
+//
+// Extrapolation: every U-Net call is timed and keyed by its kind (batch
+// rows, full forward or stopped after attn2 layer L). A dry run of
+// run_inversion at the target T with a zero-cost U-Net counts the calls of
+// each kind there; the estimate is sum(count_kind(T300) * median_time_kind)
+// plus the measured non-U-Net time (inverse step, capture) scaled by the
+// ratio of U-Net calls. The schedule, window (T//2 +- 10*T//100) and stop
+// point are the real ones at both T, so the structure is that of T=300.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "diffusion/inversion.h"
+
+namespace ldmg::runner {
+
+struct BenchOptions {
+  std::string configs_dir = "../shared/fixtures/configs";  // ldm/ldm_v0.yaml, stage1/aekl_v0.yaml
+  int T = 30;            // measured
+  int target_T = 300;    // extrapolated to
+  std::vector<int> prompts_per_image = {1, 2};
+  std::vector<int> layers = {3, 4, 6, 7};
+  std::uint64_t seed = 1;
+  bool run_faithful = true;
+  bool run_fast = true;
+  bool flops = true;       // count FLOPs of one batch-2 U-Net call
+  int peak_matmul_n = 4096;  // 0 = skip the sgemm peak
+};
+
+// Kind of a U-Net call: (batch rows, stop_after_attn2 or -1).
+using CallKind = std::pair<std::int64_t, int>;
+
+struct BenchRow {
+  std::string mode;  // faithful | fast
+  int prompts = 1;
+  int unet_calls = 0;
+  double seconds = 0;          // measured, per image (all prompts)
+  double unet_seconds = 0;     // of which in U-Net calls
+  int target_unet_calls = 0;   // at target_T (dry run)
+  double target_seconds = 0;   // extrapolated, per image
+  std::int64_t peak_rss = 0;   // bytes, VmHWM reset before this row (0 if unavailable)
+  std::map<CallKind, std::vector<double>> call_times;  // seconds per call, by kind
+  double per_pair(double image_seconds) const { return image_seconds / prompts; }
+};
+
+struct BenchResult {
+  BenchOptions options;
+  int steps_T = 0, steps_target = 0;  // schedule lengths
+  std::pair<int, int> window_T, window_target;
+  double unet_params = 0;
+  double flops_per_call = 0;       // one full batch-2 U-Net forward
+  double seconds_per_call = 0;     // its time
+  double peak_gflops = 0;          // measured at::mm sgemm
+  int threads = 0;
+  std::vector<BenchRow> rows;
+
+  // The table, the FLOP line and the last line "fast/faithful speedup: X.XXx"
+  // (1 prompt, extrapolated per pair).
+  std::string report() const;
+};
+
+BenchResult run_benchmark(const BenchOptions& options);
+
+// Current and peak resident set size (bytes) from /proc/self/status; 0 if unknown.
+std::int64_t current_rss();
+std::int64_t peak_rss();
+// Resets the peak (Linux clear_refs "5"); false if not supported.
+bool reset_peak_rss();
+
+}  // namespace ldmg::runner
