@@ -130,7 +130,9 @@ nlohmann::json search_json(const ScoreTable& t, const std::vector<CategorySearch
   j["seed"] = o.seed;
   j["configs_evaluated"] = t.configs.size();
   nlohmann::json cats = nlohmann::json::array();
+  // Averages over the categories where each is defined (CV needs >= 2 pairs).
   double cv = 0, best = 0, def = 0;
+  int n_cv = 0, n_best = 0, n_def = 0;
   for (const auto& r : res) {
     nlohmann::json c = {{"category", r.category}, {"n", r.n}, {"folds", r.folds}};
     if (r.n) {
@@ -141,14 +143,14 @@ nlohmann::json search_json(const ScoreTable& t, const std::vector<CategorySearch
       c["cv"] = {{"score", jnum(r.cv_score)}, {"fold_choices", fc}};
       c["paper_default"] = jnum(r.default_score);
     }
-    cv += r.cv_score;
-    best += r.best_score;
-    def += r.default_score;
+    if (!std::isnan(r.cv_score)) cv += r.cv_score, ++n_cv;
+    if (!std::isnan(r.best_score)) best += r.best_score, ++n_best;
+    if (!std::isnan(r.default_score)) def += r.default_score, ++n_def;
     cats.push_back(c);
   }
-  const double n = static_cast<double>(res.size());
   j["categories"] = cats;
-  j["average"] = {{"cv", jnum(cv / n)}, {"in_sample_best", jnum(best / n)}, {"paper_default", jnum(def / n)}};
+  j["average"] = {{"cv", jnum(cv / n_cv)}, {"in_sample_best", jnum(best / n_best)},
+                  {"paper_default", jnum(def / n_def)}, {"categories_with_cv", n_cv}};
   return j;
 }
 
@@ -170,7 +172,9 @@ std::string search_markdown(const nlohmann::json& j) {
                        c["in_sample_best"]["config"].get<std::string>());
   }
   const auto& a = j["average"];
-  out += fmt::format("| **Avg** | | {} | {} | {} | |\n", f(a["cv"]), f(a["in_sample_best"]), f(a["paper_default"]));
+  out += fmt::format("| **Avg** | | {} | {} | {} | |\n\nAvg: mean over the pathologies where defined (CV over the {} "
+                     "with >= 2 scored pairs).\n",
+                     f(a["cv"]), f(a["in_sample_best"]), f(a["paper_default"]), a["categories_with_cv"].get<int>());
   if (j.contains("throughput")) {
     const auto& tp = j["throughput"];
     out += fmt::format("\n{} pair-configs in {:.2f} s on {} core(s): {:.1f} configs/s per core (per pair).\n",

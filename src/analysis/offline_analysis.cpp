@@ -81,7 +81,7 @@ void score_unit(const RunInputs& run, const AnalysisOptions& o, ScoreTable& tabl
       po.sigma = cfg.sigma;
       po.otsu = cfg.otsu;
       const auto post = grounding::postprocess_heatmap(it->second.average(cfg.layers, b, e), po);
-      put(table.values, (c * n_src + si) * kNumFields, grid.score(post.final), post.threshold, post.otsu_margin,
+      put(table.values, (c * n_src + si) * kNumFields, grid.score(post.final, o.exact_auroc), post.threshold, post.otsu_margin,
           tokens.empty());
     }
   }

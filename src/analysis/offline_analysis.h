@@ -23,6 +23,7 @@ struct AnalysisOptions {
   std::vector<runner::HeatmapConfig> configs;
   std::vector<int> Ts;  // empty: every T of the plan
   bool fast = false;    // shortcuts (a)-(c) instead of the online code
+  bool exact_auroc = true;  // false: auroc_exact = NaN (an O(n log n) sort per pair-config; search skips it)
 };
 
 // Per scored pair and config: the values a row needs, as doubles (reduced with MPI_SUM).

@@ -25,7 +25,8 @@ class ScoringGrid {
   ScoringGrid(int width, int height, const std::vector<data::Box>& boxes, std::int64_t map_size = 512);
 
   // heatmap512: [map_size, map_size] float32 (CPU); = runner::score_heatmap.
-  metrics::PairMetrics score(const at::Tensor& heatmap512) const;
+  // exact_auroc = false leaves auroc_exact NaN (it sorts every cell).
+  metrics::PairMetrics score(const at::Tensor& heatmap512, bool exact_auroc = true) const;
 
   std::int64_t rows() const { return static_cast<std::int64_t>(row_src_.size()); }
   std::int64_t cols() const { return static_cast<std::int64_t>(col_src_.size()); }

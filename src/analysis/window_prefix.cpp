@@ -12,8 +12,8 @@ WindowPrefix::WindowPrefix(grounding::TokenSlice tokens, grounding::TokenOrder o
     : tokens_(tokens), order_(order), out_size_(out_size) {}
 
 void WindowPrefix::add_layer(int layer, const at::Tensor& probs, std::int64_t h, std::int64_t w, int first_step) {
-  LDMG_CHECK(probs.dim() == 3 && probs.size(1) == h * w, "layer {}: maps must be [steps, {}, S], got {}", layer, h * w,
-             probs.sizes());
+  LDMG_CHECK(probs.dim() == 3 && probs.size(1) == h * w, "layer {}: maps must be [steps, {}, S], got {} dims of {} rows", layer,
+             h * w, probs.dim(), probs.dim() > 1 ? probs.size(1) : 0);
   Layer L{h, w, first_step, static_cast<int>(probs.size(0)), {}, {}};
   if (!tokens_.empty()) {
     LDMG_CHECK(tokens_.end <= probs.size(2), "token slice {} outside the {} cached token columns",

@@ -1,6 +1,7 @@
 // `ldmground analyze`: heatmaps and every metric recomputed from a sweep's
 // attention cache for one config or a grid, without the model; optionally
 // the paper's tables (analysis/offline_analysis.h, analysis/paper_tables.h).
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -8,6 +9,7 @@
 #include "analysis/paper_tables.h"
 #include "analysis/search_space.h"
 #include "cli/job_file.h"
+#include "cli/options.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "core/threads.h"

@@ -126,6 +126,7 @@ int run_bench(int argc, char** argv) {
       ("modes", po::value<std::string>()->default_value("faithful,fast"), "faithful | fast | faithful,fast")
       ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the random weights and inputs")
       ("no-flops", "skip the FLOP count of a U-Net call")
+      ("measure-all", "also run rows whose call kinds an earlier row measured (faithful x2 = 2 x faithful x1)")
       ("peak-n", po::value<int>()->default_value(4096), "size of the sgemm that measures the matmul peak (0 = skip)")
       ("export", po::value<std::string>(), "write the real-size random model folder here and exit");
   po::variables_map vm;
@@ -150,6 +151,7 @@ int run_bench(int argc, char** argv) {
   LDMG_CHECK(o.run_faithful || o.run_fast, "--modes: expected faithful, fast or both, got '{}'", modes);
   o.seed = vm["seed"].as<std::uint64_t>();
   o.flops = !vm.count("no-flops");
+  o.derive_covered_rows = !vm.count("measure-all");
   o.peak_matmul_n = vm["peak-n"].as<int>();
   if (vm.count("export")) {
     export_bench_model(vm["export"].as<std::string>(), o);

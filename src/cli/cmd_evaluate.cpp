@@ -80,7 +80,7 @@ int run_evaluate(int argc, char** argv) {
   for (const auto& r : result.rows[0]) failed += !r.error.empty();
   log::info("{} pairs from {} images in {:.1f} s ({:.2f} s per image, {} U-Net calls)", result.rows[0].size(),
             result.images, result.seconds, result.seconds / std::max<std::size_t>(1, result.images), result.unet_calls);
-  if (failed) log::error("{} pair(s) failed; see the error column of pairs.csv", failed);
+  if (failed) log::error("{} pair(s) failed; they are marked skipped=error in pairs.csv and their errors are logged above", failed);
   return failed ? 1 : 0;
 }
 

@@ -12,6 +12,7 @@
 #include "analysis/offline_analysis.h"
 #include "analysis/search_space.h"
 #include "cli/job_file.h"
+#include "cli/options.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "core/threads.h"
@@ -63,6 +64,7 @@ int run_search(int argc, char** argv) {
   }
   o.Ts = {vm.count("steps") ? vm["steps"].as<int>() : run.plan().Ts.front()};
   o.fast = true;
+  o.exact_auroc = false;  // not a search metric; the sort per pair-config dominates otherwise
   analysis::SearchOptions so;
   so.folds = vm["folds"].as<int>();
   so.seed = vm["seed"].as<std::uint64_t>();

@@ -28,6 +28,10 @@ namespace {
 // HDF5 prints its error stack to stderr by default; we collect it into our
 // exception instead. The setting is per thread in thread-safe builds.
 void init_thread() {
+  // HDF5's atexit cleanup crashed (SIGSEGV) on a file whose close had failed
+  // with a full disk: our handles close themselves, so it is not needed.
+  static const bool no_atexit = (H5dont_atexit(), true);
+  (void)no_atexit;
   thread_local bool done = false;
   if (!done) {
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);

@@ -31,6 +31,10 @@ struct BenchOptions {
   bool run_fast = true;
   bool flops = true;       // count FLOPs of one batch-2 U-Net call
   int peak_matmul_n = 4096;  // 0 = skip the sgemm peak
+  // Skip the timed run of a row whose call kinds an earlier row of the same
+  // mode has measured (faithful with 2 prompts = 2 x the same batch-2
+  // calls); its estimate comes from those medians. false: run every row.
+  bool derive_covered_rows = true;
 };
 
 // Kind of a U-Net call: (batch rows, stop_after_attn2 or -1).
@@ -45,7 +49,10 @@ struct BenchRow {
   int target_unet_calls = 0;   // at target_T (dry run)
   double target_seconds = 0;   // extrapolated, per image
   std::int64_t peak_rss = 0;   // bytes, VmHWM reset before this row (0 if unavailable)
-  std::map<CallKind, std::vector<double>> call_times;  // seconds per call, by kind
+  double target_cpu_seconds = 0;  // the same from process CPU time per call
+  bool derived = false;            // not run: estimated from the kinds an earlier row measured
+  std::map<CallKind, std::vector<double>> call_times;      // wall seconds per call, by kind
+  std::map<CallKind, std::vector<double>> call_cpu_times;  // process CPU seconds per call, by kind
   double per_pair(double image_seconds) const { return image_seconds / prompts; }
 };
 

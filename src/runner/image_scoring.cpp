@@ -1,5 +1,7 @@
 #include "runner/image_scoring.h"
 
+#include <fmt/ranges.h>
+
 #include "core/check.h"
 #include "core/log.h"
 #include "data/preprocess.h"
@@ -23,6 +25,10 @@ ScoredImage score_image_pairs(ModelBundle& models, const std::vector<const data:
   LDMG_CHECK(!pairs.empty(), "score_image_pairs: no pairs");
   const std::size_t n_cfg = options.grounding.configs.size();
   const data::GrayImage img = data::read_image(pairs.front()->image_path);
+  for (const auto* p : pairs)
+    LDMG_CHECK(img.width == p->csv_width && img.height == p->csv_height,
+               "image '{}' is {}x{} but the dataset (rows {}) says {}x{}: the boxes would not match it", p->image_path,
+               img.width, img.height, fmt::format("{}", fmt::join(p->rows, ",")), p->csv_width, p->csv_height);
   ScoredImage out;
   out.width = img.width;
   out.height = img.height;

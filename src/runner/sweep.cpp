@@ -385,7 +385,7 @@ SweepOutcome run_sweep(const MpiEnv& env, ModelBundle& models, const SweepOption
       for (const auto& u : plan.units) out.units_failed += ledger.status(u.id) == UnitStatus::failed;
       for (const auto& d : g.dirs) log::info("wrote {}/pairs.csv, summary.json, summary.md", d);
       if (out.units_failed)
-        log::error("{} unit(s) failed ({} pair(s)); see the error column of pairs.csv and {}/ledger; "
+        log::error("{} unit(s) failed ({} pair(s)); the errors are in {}/ledger (pairs.csv marks their rows skipped=error); "
                    "--retry-failed runs them again", out.units_failed, g.failed_pairs, o.run_dir);
       append_run_record(o.run_dir, {{"ended_at", utc_now_iso8601()}, {"outcome", out.units_failed ? "failed" : "ok"},
                                     {"units_failed", out.units_failed}});

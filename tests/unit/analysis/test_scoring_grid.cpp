@@ -2,6 +2,7 @@
 // equal the metrics on the materialised original-size map
 // (runner::score_heatmap): mIoU and AUC-ROC exactly, CNR within 1e-5.
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -3,6 +3,7 @@
 // (|diff| <= 1e-5 on [0, 1] maps), in both token orders, with a constant
 // (NaN after min-max) map in the middle of the steps.
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "analysis/window_prefix.h"
