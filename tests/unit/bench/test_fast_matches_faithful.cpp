@@ -51,7 +51,9 @@ void expect_same(const runner::ImageGrounding& faithful, const runner::ImageGrou
       const auto& a = faithful.prompts[p].per_config[c];
       const auto& b = fast.prompts[p].per_config[c];
       EXPECT_LE((a.averaged - b.averaged).abs().max().item<float>(), 1e-5f);
-      EXPECT_LE((a.post.norm - b.post.norm).abs().max().item<float>(), 1e-5f);
+      // Min-max after the blur stretches the ~1e-5 batch-1 vs batch-2 GEMM
+      // rounding of the averaged map (measured up to 1.4e-5 on the demo model).
+      EXPECT_LE((a.post.norm - b.post.norm).abs().max().item<float>(), 5e-5f);
       // Where no pixel lies within 1e-4 of the Otsu threshold the mask, and
       // so every metric, must be identical.
       if (std::isnan(a.post.otsu_margin) || a.post.otsu_margin > 1e-4) {
