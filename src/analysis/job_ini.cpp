@@ -7,13 +7,11 @@
 
 namespace ldmg::analysis {
 
-namespace {
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r");
   if (b == std::string::npos) return "";
   return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
-}  // namespace
 
 JobIni JobIni::parse(const std::string& text, const std::string& what) {
   JobIni j;

@@ -10,6 +10,9 @@
 
 namespace ldmg::analysis {
 
+// `s` without leading and trailing spaces, tabs and carriage returns.
+std::string trim(const std::string& s);
+
 class JobIni {
  public:
   // Throws ldmg::Error naming `what` and the line for a line without '='.

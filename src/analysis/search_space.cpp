@@ -15,11 +15,6 @@
 namespace ldmg::analysis {
 
 namespace {
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
 std::vector<std::string> alternatives(const std::string& v) {
   std::vector<std::string> out;
   std::stringstream ss(v);

@@ -23,6 +23,7 @@
 #include "model/model_config.h"
 #include "model/random_weights.h"
 #include "runner/heatmap_config.h"
+#include "runner/image_grounder.h"
 
 namespace ldmg::runner {
 
@@ -47,16 +48,6 @@ std::int64_t status_field_kib(const char* key) {
   while (std::getline(f, line))
     if (line.rfind(k, 0) == 0) return std::stoll(line.substr(k.size())) * 1024;
   return 0;
-}
-
-diffusion::NoiseScheduleParams schedule_params(const model::SchedulerConfig& c) {
-  diffusion::NoiseScheduleParams p;
-  p.schedule = diffusion::parse_beta_schedule(model::to_string(c.schedule));
-  p.num_train_timesteps = c.num_train_timesteps;
-  p.beta_start = c.beta_start;
-  p.beta_end = c.beta_end;
-  p.prediction_type = diffusion::parse_prediction_type(model::to_string(c.prediction_type));
-  return p;
 }
 
 double median(std::vector<double> v) {

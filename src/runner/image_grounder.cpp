@@ -14,16 +14,6 @@ namespace ldmg::runner {
 
 namespace {
 
-diffusion::NoiseScheduleParams schedule_params(const model::SchedulerConfig& c) {
-  diffusion::NoiseScheduleParams p;
-  p.schedule = diffusion::parse_beta_schedule(model::to_string(c.schedule));
-  p.num_train_timesteps = c.num_train_timesteps;
-  p.beta_start = c.beta_start;
-  p.beta_end = c.beta_end;
-  p.prediction_type = diffusion::parse_prediction_type(model::to_string(c.prediction_type));
-  return p;
-}
-
 // Routes each captured map to the accumulators of the (prompt, config)
 // pairs that use it, and to an optional extra sink.
 class RoutingSink final : public diffusion::AttentionSink {
@@ -76,6 +66,16 @@ ConfigHeatmap finish_config_heatmap(const grounding::HeatmapAccumulator& acc, co
   po.otsu = config.otsu;
   h.post = grounding::postprocess_heatmap(h.averaged, po);
   return h;
+}
+
+diffusion::NoiseScheduleParams schedule_params(const model::SchedulerConfig& c) {
+  diffusion::NoiseScheduleParams p;
+  p.schedule = diffusion::parse_beta_schedule(model::to_string(c.schedule));
+  p.num_train_timesteps = c.num_train_timesteps;
+  p.beta_start = c.beta_start;
+  p.beta_end = c.beta_end;
+  p.prediction_type = diffusion::parse_prediction_type(model::to_string(c.prediction_type));
+  return p;
 }
 
 diffusion::InversionSchedule make_run_schedule(const ModelBundle& models, const GroundingOptions& options) {

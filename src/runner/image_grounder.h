@@ -59,6 +59,9 @@ grounding::TokenSlice config_tokens(const HeatmapConfig& config, const std::vect
 // The averaged map of an accumulator, post-processed as `config` says.
 ConfigHeatmap finish_config_heatmap(const grounding::HeatmapAccumulator& acc, const HeatmapConfig& config);
 
+// The scheduler section of the models' YAML as the diffusion module's parameters.
+diffusion::NoiseScheduleParams schedule_params(const model::SchedulerConfig& config);
+
 // The noise schedule of the models' config for T steps.
 diffusion::InversionSchedule make_run_schedule(const ModelBundle& models, const GroundingOptions& options);
 
