@@ -18,6 +18,7 @@ apt_packages=(
   libgtest-dev libgmock-dev
   libjpeg-dev libpng-dev zlib1g-dev
   python3-venv
+  clang libclang-rt-14-dev   # libFuzzer + sanitizer runtimes (tests/fuzz, scripts/sanitize.sh)
 )
 
 missing=()
@@ -45,9 +46,10 @@ if [ "$have_torch" != "$TORCH_VERSION" ]; then
   echo "[bootstrap] installing torch==$TORCH_VERSION (LibTorch) into $VENV"
   "$VENV/bin/python" -m pip install -q --no-deps "torch==$TORCH_VERSION"
 fi
-# numpy/h5py: used by tests that read our HDF5/NPY outputs from Python.
-if ! "$VENV/bin/python" -c 'import numpy, h5py' 2>/dev/null; then
-  echo "[bootstrap] installing numpy, h5py into $VENV"
-  "$VENV/bin/python" -m pip install -q numpy h5py
+# numpy/h5py: used by tests that read our HDF5/NPY outputs from Python;
+# matplotlib: the analysis/ figures (Agg backend, no display needed).
+if ! "$VENV/bin/python" -c 'import numpy, h5py, matplotlib' 2>/dev/null; then
+  echo "[bootstrap] installing numpy, h5py, matplotlib into $VENV"
+  "$VENV/bin/python" -m pip install -q numpy h5py matplotlib
 fi
 echo "[bootstrap] ok: torch $TORCH_VERSION at $("$VENV/bin/python" -c 'import importlib.util as u; import os; print(os.path.dirname(u.find_spec("torch").origin))')"

@@ -9,6 +9,7 @@
 
 #include "analysis/search_space.h"
 #include "core/check.h"
+#include "data/csv.h"
 
 namespace ldmg::analysis {
 
@@ -25,8 +26,10 @@ const char* metric_name(ScoreField f) {
   }
 }
 
-// Mean over `items` (source indices) of config c's metric; NaN values skipped.
-double mean_of(const ScoreTable& t, std::size_t c, const std::vector<std::size_t>& items, ScoreField f) {
+// Mean over `items` (source indices) of config c's metric; NaN values skipped
+// (`used`, when given, receives how many values were not).
+double mean_of(const ScoreTable& t, std::size_t c, const std::vector<std::size_t>& items, ScoreField f,
+               std::size_t* used = nullptr) {
   double s = 0;
   std::size_t n = 0;
   for (std::size_t i : items) {
@@ -35,7 +38,22 @@ double mean_of(const ScoreTable& t, std::size_t c, const std::vector<std::size_t
     s += v;
     ++n;
   }
+  if (used) *used = n;
   return n ? s / static_cast<double>(n) : kNaN;
+}
+
+// The grounded sources of each category of the dataset, in dataset category order.
+std::vector<std::vector<std::size_t>> category_items(const ScoreTable& t, const data::MsCxrDataset& dataset) {
+  const auto& cats = dataset.categories();
+  std::vector<std::vector<std::size_t>> out(cats.size());
+  for (std::size_t i = 0; i < t.sources.size(); ++i) {
+    if (!t.grounded(i)) continue;
+    const std::string& cat = dataset[static_cast<std::size_t>(t.sources[i].pair)].category;
+    const auto it = std::find(cats.begin(), cats.end(), cat);
+    LDMG_ASSERT(it != cats.end(), "pair {}: category '{}' not in the dataset's list", t.sources[i].pair, cat);
+    out[static_cast<std::size_t>(it - cats.begin())].push_back(i);
+  }
+  return out;
 }
 
 // Argmax over configs; ties and NaN -> the earlier config.
@@ -78,12 +96,11 @@ std::vector<int> assign_folds(std::size_t n, int folds, std::uint64_t seed) {
 std::vector<CategorySearch> search_configs(const ScoreTable& t, const data::MsCxrDataset& dataset,
                                            const SearchOptions& o, int paper_default) {
   std::vector<CategorySearch> out;
-  for (const std::string& cat : dataset.categories()) {
+  const auto by_category = category_items(t, dataset);
+  for (std::size_t k = 0; k < by_category.size(); ++k) {
     CategorySearch r;
-    r.category = cat;
-    std::vector<std::size_t> items;
-    for (std::size_t i = 0; i < t.sources.size(); ++i)
-      if (t.grounded(i) && dataset[static_cast<std::size_t>(t.sources[i].pair)].category == cat) items.push_back(i);
+    r.category = dataset.categories()[k];
+    const std::vector<std::size_t>& items = by_category[k];
     r.n = items.size();
     if (items.empty()) {
       r.best_score = r.cv_score = r.default_score = kNaN;
@@ -197,6 +214,41 @@ std::string best_ini(const ScoreTable& t, const std::vector<CategorySearch>& res
     if (std::find(written.begin(), written.end(), r.best) != written.end()) continue;
     written.push_back(r.best);
     out += fmt::format("config = {}\n", heatmap_spec(t.configs[r.best]));
+  }
+  return out;
+}
+
+std::string search_scores_csv(const ScoreTable& t, const data::MsCxrDataset& dataset, const SearchOptions& o,
+                              int num_steps) {
+  auto num = [](double v) { return std::isnan(v) ? std::string("nan") : fmt::format("{}", v); };
+  const auto by_category = category_items(t, dataset);
+  std::string out = "T,metric,config,layers,window,window_begin,window_end,tokens,otsu,sigma,order,category,n,score\n";
+  for (std::size_t c = 0; c < t.configs.size(); ++c) {
+    // "layers=3,4,6,7;window=paper;..." -> the values, in heatmap_spec's key order.
+    std::vector<std::string> spec;
+    const std::string s = heatmap_spec(t.configs[c]);
+    for (std::size_t b = 0; b <= s.size();) {
+      const std::size_t e = std::min(s.find(';', b), s.size());
+      const std::string kv = s.substr(b, e - b);
+      LDMG_ASSERT(kv.find('=') != std::string::npos, "heatmap_spec '{}'", s);
+      spec.push_back(kv.substr(kv.find('=') + 1));
+      b = e + 1;
+    }
+    LDMG_ASSERT(spec.size() == 6, "heatmap_spec '{}': expected layers, window, tokens, otsu, sigma, order", s);
+    const auto [wb, we] = t.configs[c].window(t.T, num_steps);
+    const std::string head = fmt::format("{},{},{},{},{},{},{},{},{},{},{}", t.T, data::csv_field(metric_name(o.metric)),
+                                         data::csv_field(t.configs[c].name()), data::csv_field(spec[0]), spec[1], wb, we,
+                                         spec[2], spec[3], spec[4], spec[5]);
+    double sum = 0;
+    std::size_t n_sum = 0, n_cat = 0;
+    for (std::size_t k = 0; k < by_category.size(); ++k) {
+      std::size_t n = 0;
+      const double m = mean_of(t, c, by_category[k], o.metric, &n);
+      out += fmt::format("{},{},{},{}\n", head, data::csv_field(dataset.categories()[k]), n, num(m));
+      if (std::isnan(m)) continue;
+      sum += m, n_sum += n, ++n_cat;
+    }
+    out += fmt::format("{},Average,{},{}\n", head, n_sum, num(n_cat ? sum / static_cast<double>(n_cat) : kNaN));
   }
   return out;
 }

@@ -48,4 +48,18 @@ std::string search_markdown(const nlohmann::json& j);
 // preceded by the categories it wins (analyze --grid/--job read it).
 std::string best_ini(const ScoreTable& table, const std::vector<CategorySearch>& result, const SearchOptions& options);
 
+// scores.csv: every evaluated config's in-sample score per pathology (the
+// numbers the search compares; analysis/plot_search.py draws them), one row
+// per config x category in table and dataset order, then a row per config
+// with category "Average" (the mean over the pathologies where the score is
+// defined, as search.json's average). Columns:
+//   T,metric,config,layers,window,window_begin,window_end,tokens,otsu,sigma,order,category,n,score
+// layers..order spell the config as heatmap_spec does; window_begin/end is
+// the resolved step window [begin, end) for `num_steps` inversion steps;
+// n = pairs in the mean (non-NaN values; Average: their sum over the
+// categories); score = their mean, "nan" when n = 0. Shortest round-trip
+// decimals: the values equal search.json's bit for bit.
+std::string search_scores_csv(const ScoreTable& table, const data::MsCxrDataset& dataset, const SearchOptions& options,
+                              int num_steps);
+
 }  // namespace ldmg::analysis

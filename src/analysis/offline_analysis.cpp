@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "analysis/scoring_grid.h"
@@ -116,6 +117,11 @@ std::vector<ScoreTable> analyze_run(const RunInputs& run, const AnalysisOptions&
   LDMG_CHECK(!o.configs.empty(), "analyze: no heatmap config");
   const int rank = env ? env->rank() : 0, size = env ? env->size() : 1;
   std::vector<int> Ts = o.Ts.empty() ? run.plan().Ts : o.Ts;
+  std::unique_ptr<runner::SumReducer> reducer;
+  if (env && size > 1) {
+    reducer = runner::make_sum_reducer(*env, o.reduce);
+    log::info("analyze: scores reduced with {}", reducer->name());
+  }
   std::vector<ScoreTable> out;
   for (int T : Ts) {
     LDMG_CHECK(std::find(run.plan().Ts.begin(), run.plan().Ts.end(), T) != run.plan().Ts.end(),
@@ -148,13 +154,7 @@ std::vector<ScoreTable> analyze_run(const RunInputs& run, const AnalysisOptions&
     if (env && size > 1) {
       LDMG_CHECK(env->all_true(error.empty()), "analyze failed on a rank{}{}", error.empty() ? "" : ": ", error);
       // Each value is set by exactly one rank and 0 elsewhere: the sum is exact.
-      std::vector<double> sum(rank == 0 ? table.values.size() : 0);
-      for (std::size_t off = 0; off < table.values.size(); off += (1u << 26)) {
-        const int n = static_cast<int>(std::min<std::size_t>(1u << 26, table.values.size() - off));
-        LDMG_MPI(MPI_Reduce(table.values.data() + off, rank == 0 ? sum.data() + off : nullptr, n, MPI_DOUBLE, MPI_SUM,
-                            0, env->comm()));
-      }
-      if (rank == 0) table.values = std::move(sum);
+      reducer->sum_to_root(table.values);
     } else {
       LDMG_CHECK(error.empty(), "{}", error);
     }

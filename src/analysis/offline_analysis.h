@@ -5,13 +5,15 @@
 // runner::score_heatmap), so the sweep's own config gives byte-identical
 // pairs.csv from a float32 cache; the fast path (WindowPrefix + ScoringGrid)
 // is for grids and `search`. Under MPI the cache units are dealt to the
-// ranks round robin and the scores reduced onto rank 0.
+// ranks round robin and the scores reduced onto rank 0 (MPI, or NCCL on
+// device buffers in a CUDA + NCCL build: runner/sum_reducer.h).
 #include <string>
 #include <vector>
 
 #include "analysis/run_inputs.h"
 #include "runner/evaluation_report.h"
 #include "runner/heatmap_config.h"
+#include "runner/sum_reducer.h"
 
 namespace ldmg::runner {
 class MpiEnv;
@@ -24,6 +26,7 @@ struct AnalysisOptions {
   std::vector<int> Ts;  // empty: every T of the plan
   bool fast = false;    // shortcuts (a)-(c) instead of the online code
   bool exact_auroc = true;  // false: auroc_exact = NaN (an O(n log n) sort per pair-config; search skips it)
+  runner::ReduceBackend reduce = runner::ReduceBackend::automatic;  // how ranks' scores reach rank 0
 };
 
 // Per scored pair and config: the values a row needs, as doubles (reduced with MPI_SUM).

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "analysis/heatmap_export.h"
 #include "analysis/offline_analysis.h"
 #include "analysis/paper_tables.h"
 #include "analysis/search_space.h"
@@ -40,7 +41,11 @@ int run_analyze(int argc, char** argv) {
       ("sweep-configs", po::bool_switch(), "analyze the sweep's own configs (from job.ini)")
       ("fast", po::bool_switch(), "prefix sums + one resize per size + weighted 512-grid metrics (equal up to "
        "float rounding; the default is the online code, byte-identical to the sweep)")
-      ("tables", po::bool_switch(), "also write OUT/tables.{md,csv,tex} (paper Tables I-III) from the results");
+      ("tables", po::bool_switch(), "also write OUT/tables.{md,csv,tex} (paper Tables I-III) from the results")
+      ("heatmaps", po::value<std::string>(), "pair indices 'i,j,..': also write OUT/T<T>/<config>/heatmaps.h5 with "
+       "their final heatmaps (exact path), images, boxes and metrics (for analysis/plot_overlays.py)")
+      ("reduce", po::value<std::string>()->default_value("auto"), "how the ranks' scores reach rank 0 under MPI: "
+       "auto (NCCL when built with it and every rank sees a GPU, else MPI) | mpi | nccl");
   po::variables_map vm;
   if (!parse_options_with_job(argc, argv,
                               "usage: [mpirun -np N] ldmground analyze --run RUN --out OUT [--grid FILE | --layers L "
@@ -77,15 +82,29 @@ int run_analyze(int argc, char** argv) {
   o.configs = unique;
   if (vm.count("steps")) o.Ts = vm["steps"].as<std::vector<int>>();
   o.fast = vm["fast"].as<bool>();
+  o.reduce = runner::parse_reduce_backend(vm["reduce"].as<std::string>());
+  std::vector<int> heatmap_pairs;
+  if (vm.count("heatmaps")) heatmap_pairs = analysis::parse_pair_list(vm["heatmaps"].as<std::string>(), "--heatmaps");
 
   const auto tables = analysis::analyze_run(run, o, &env);
   if (env.rank() == 0) {
     const std::string out = vm["out"].as<std::string>();
+    // No rank count, time or host here: the reports are byte-identical across rank counts (CONTRIBUTING).
+    log::info("analyze: {} rank(s)", env.size());
     nlohmann::json prov = {{"version", version_string()}, {"tool", "analyze"}, {"run", run.run_dir()},
-                           {"path", o.fast ? "fast" : "exact"}, {"ranks", env.size()},
+                           {"path", o.fast ? "fast" : "exact"},
                            {"sweep_job", io::read_file_bytes(run.run_dir() + "/job.ini")}};
     const auto dirs = analysis::write_analysis_reports(out, run, tables, prov);
     if (vm["tables"].as<bool>()) analysis::write_paper_tables(out, analysis::paper_tables(tables, run.dataset()));
+    if (!heatmap_pairs.empty()) {
+      std::vector<int> Ts;
+      for (const auto& t : tables) Ts.push_back(t.T);
+      nlohmann::json hp = prov;
+      hp["path"] = "exact";  // heatmaps always come from the online code
+      const auto files = analysis::write_pair_heatmaps(out, run, Ts, o.configs, heatmap_pairs, hp);
+      std::cout << fmt::format("analyze: heatmaps of {} pair(s) -> {} file(s) heatmaps.h5\n", heatmap_pairs.size(),
+                               files.size());
+    }
     std::cout << fmt::format("analyze: {} config(s) x {} T -> {} report folder(s) in {}{}\n", o.configs.size(),
                              tables.size(), dirs.size(), out, vm["tables"].as<bool>() ? " (+ tables.md/csv/tex)" : "");
   }

@@ -51,15 +51,16 @@ int run_evaluate(int argc, char** argv) {
   const std::string out = vm["out"].as<std::string>();
   std::filesystem::create_directories(out);
 
-  // Fail on a bad CSV before spending a minute loading real-size weights.
-  data::read_ms_cxr(eo.dataset_csv, {.images_root = eo.images_root});
+  // Fail on a bad CSV or selection before spending a minute loading real-size weights.
+  const data::MsCxrDataset dataset = data::read_ms_cxr(eo.dataset_csv, {.images_root = eo.images_root});
+  runner::select_pairs(dataset, eo);
   runner::ModelBundle models = runner::load_models(model_paths_from(vm), vm["device"].as<std::string>());
   for (const auto& [role, hex] : models.file_hashes) prov.files[role] = hex;
 
   std::unique_ptr<runner::HeatmapStore> store;
   if (vm["save-heatmaps"].as<bool>())
     store = std::make_unique<runner::HeatmapStore>(out + "/heatmaps.h5", prov.to_json(), eo.grounding.configs);
-  const auto result = runner::run_evaluation(models, eo, [&](const runner::PairHeatmap& h) {
+  const auto result = runner::run_evaluation(models, dataset, eo, [&](const runner::PairHeatmap& h) {
     if (store) store->add(h);
   });
   if (store) store->commit();

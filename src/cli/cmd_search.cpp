@@ -18,6 +18,7 @@
 #include "core/threads.h"
 #include "core/version.h"
 #include "io/file_bytes.h"
+#include "runner/attention_cache_reader.h"
 #include "runner/mpi_env.h"
 
 namespace ldmg::cli {
@@ -30,12 +31,14 @@ int run_search(int argc, char** argv) {
       ("run", po::value<std::string>()->required(), "a finished sweep's run folder (with its attention cache)")
       ("space", po::value<std::string>()->required(), "search space file (layers / window / window-start / "
        "window-length / tokens / otsu / sigma / order, alternatives separated by '|')")
-      ("out", po::value<std::string>()->required(), "output folder: search.md, search.json, best.ini")
+      ("out", po::value<std::string>()->required(), "output folder: search.md, search.json, best.ini, scores.csv "
+       "(every config's score per pathology)")
       ("per-pathology", po::bool_switch()->default_value(true), "choose per pathology (the only mode; accepted for clarity)")
       ("folds", po::value<int>()->default_value(5), "K of the K-fold cross-validation")
       ("seed", po::value<std::uint64_t>()->default_value(0), "fold assignment seed")
       ("metric", po::value<std::string>()->default_value("miou"), "miou | cnr (= |CNR|) | signed-cnr | auroc")
-      ("steps,T", po::value<int>(), "T of the run to search (default: its first)");
+      ("steps,T", po::value<int>(), "T of the run to search (default: its first)")
+      ("reduce", po::value<std::string>()->default_value("auto"), "auto | mpi | nccl (as for analyze)");
   po::variables_map vm;
   if (!parse_options_with_job(argc, argv,
                               "usage: [mpirun -np N] ldmground search --run RUN --space FILE --out OUT [--folds K] "
@@ -65,6 +68,7 @@ int run_search(int argc, char** argv) {
   o.Ts = {vm.count("steps") ? vm["steps"].as<int>() : run.plan().Ts.front()};
   o.fast = true;
   o.exact_auroc = false;  // not a search metric; the sort per pair-config dominates otherwise
+  o.reduce = runner::parse_reduce_backend(vm["reduce"].as<std::string>());
   analysis::SearchOptions so;
   so.folds = vm["folds"].as<int>();
   so.seed = vm["seed"].as<std::uint64_t>();
@@ -90,8 +94,15 @@ int run_search(int argc, char** argv) {
   io::write_file_atomic(out + "/search.json", j.dump(2) + "\n");
   io::write_file_atomic(out + "/search.md", analysis::search_markdown(j));
   io::write_file_atomic(out + "/best.ini", analysis::best_ini(t, result, so));
+  // The inversion's step count, to resolve the windows: from a unit's cache (every unit of a T has the same schedule).
+  int num_steps = 0;
+  for (std::size_t i = 0; i < t.sources.size() && num_steps == 0; ++i)
+    if (t.grounded(i))
+      num_steps = static_cast<int>(runner::AttentionCacheReader(run.cache_file(t.sources[i].unit)).spec().timesteps.size());
+  LDMG_CHECK(num_steps > 0, "search: no pair of T={} in '{}' was grounded", t.T, run.run_dir());
+  io::write_file_atomic(out + "/scores.csv", analysis::search_scores_csv(t, run.dataset(), so, num_steps));
   std::cout << fmt::format("search: {} configs x {} pairs in {:.2f} s on {} core(s) = {:.1f} pair-configs/s/core; "
-                           "wrote {}/search.md, search.json, best.ini\n",
+                           "wrote {}/search.md, search.json, best.ini, scores.csv\n",
                            t.configs.size(), grounded, seconds, cores, pair_configs / seconds / cores, out);
   return 0;
 }

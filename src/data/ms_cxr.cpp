@@ -77,14 +77,18 @@ bool is_within(const fs::path& inner, const fs::path& outer) {
 
 }  // namespace
 
-std::string resolve_under_root(const std::string& root, const std::string& relative, const std::string& what) {
+void check_relative_image_path(const std::string& relative, const std::string& what) {
   const fs::path rel(relative);
   LDMG_CHECK(!relative.empty(), "{}: empty image path", what);
   LDMG_CHECK(!rel.is_absolute() && !rel.has_root_directory() && !rel.has_root_name(),
-             "{}: image path '{}' is absolute; paths must be relative to the images root '{}'", what, relative, root);
+             "{}: image path '{}' is absolute; paths must be relative to the images root", what, relative);
   for (const auto& part : rel)
-    LDMG_CHECK(part != "..", "{}: image path '{}' contains '..' and could leave the images root '{}'", what,
-               relative, root);
+    LDMG_CHECK(part != "..", "{}: image path '{}' contains '..' and could leave the images root", what, relative);
+}
+
+std::string resolve_under_root(const std::string& root, const std::string& relative, const std::string& what) {
+  check_relative_image_path(relative, what);
+  const fs::path rel(relative);
   std::error_code ec;
   const fs::path root_c = fs::weakly_canonical(fs::absolute(root), ec);
   LDMG_CHECK(!ec, "cannot resolve the images root '{}': {}", root, ec.message());
@@ -155,6 +159,8 @@ MsCxrDataset parse_ms_cxr(const CsvTable& t, const MsCxrOptions& options) {
     p.csv_width = width;
     p.csv_height = height;
     p.rows.push_back(static_cast<int>(r + 1));
+    // Lexically checked even without a root: a pair names a file under it.
+    check_relative_image_path(path, where(t, r) + ", column 'path'");
     if (!options.images_root.empty()) {
       p.image_path = resolve_under_root(options.images_root, path, where(t, r) + ", column 'path'");
       if (options.require_images) {

@@ -72,6 +72,9 @@ class MsCxrDataset {
 MsCxrDataset read_ms_cxr(const std::string& csv_path, const MsCxrOptions& options = {});
 MsCxrDataset parse_ms_cxr(const CsvTable& table, const MsCxrOptions& options = {});
 
+// Throws ldmg::Error if `relative` is empty, absolute or has a ".." component.
+void check_relative_image_path(const std::string& relative, const std::string& what);
+
 // `relative` resolved under `root`; throws ldmg::Error if it is absolute, has a
 // ".." component, or (after resolving the symlinks that exist) leaves `root`.
 // `what` names the origin for messages (e.g. "'ms_cxr.csv' row 12").

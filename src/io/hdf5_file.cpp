@@ -1121,12 +1121,16 @@ void File::close_checked(const char* why) {
   init_thread();
   LDMG_CHECK(file_handle_.valid(), "HDF5 file '{}' is already closed", file_);
   const Ctx ctx{file_, path_};
-  const ssize_t open = H5Fget_obj_count(file_handle_.get(), H5F_OBJ_ALL | H5F_OBJ_LOCAL);
+  // Objects only, not file ids: HDF5 1.10 counts the id of every *other*
+  // file whose H5Fclose failed (it stays valid, e.g. after a full disk) as
+  // one of this file's, which made every later commit fail.
+  const ssize_t open = H5Fget_obj_count(
+      file_handle_.get(), H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR | H5F_OBJ_LOCAL);
   if (open < 0) fail("H5Fget_obj_count", ctx);
-  // The file id and our root group are expected; anything else is a caller's
-  // Group/Dataset still alive, which would keep the file open past close.
-  LDMG_CHECK(open <= 2, "cannot {} HDF5 file '{}': {} group/dataset/attribute handle(s) still open", why, file_,
-             open - 2);
+  // Our root group is expected; anything else is a caller's Group/Dataset
+  // still alive, which would keep the file open past close.
+  LDMG_CHECK(open <= 1, "cannot {} HDF5 file '{}': {} group/dataset/attribute handle(s) still open", why, file_,
+             open - 1);
   handle_.reset();
   const hid_t fid = file_handle_.release();  // closed below, whatever the outcome
   if (H5Fclose(fid) < 0) fail("H5Fclose", ctx);

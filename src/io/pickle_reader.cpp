@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cstring>
+#include <unordered_set>
 
 #include "core/check.h"
 
@@ -16,6 +17,29 @@ void PickleValue::dict_set(PickleRef key, PickleRef value) {
     }
   }
   entries.emplace_back(std::move(key), std::move(value));
+}
+
+void PickleValue::take_children(std::vector<PickleRef>& out) {
+  for (auto& x : items) out.push_back(std::move(x));
+  for (auto& [k, v] : entries) {
+    out.push_back(std::move(k));
+    out.push_back(std::move(v));
+  }
+  items.clear();
+  entries.clear();
+  str_index.clear();
+}
+
+PickleValue::~PickleValue() {
+  std::vector<PickleRef> pending;
+  take_children(pending);
+  while (!pending.empty()) {
+    PickleRef v = std::move(pending.back());
+    pending.pop_back();
+    // Sole owner: empty it first, so that its destruction at the end of
+    // this iteration has no children left to recurse into.
+    if (v && v.use_count() == 1) v->take_children(pending);
+  }
 }
 
 std::string pickle_kind_name(const PickleValue& v) {
@@ -42,6 +66,53 @@ class Unpickler {
  public:
   Unpickler(std::string_view data, const PickleHooks& hooks, const std::string& where)
       : d_(data), hooks_(hooks), where_(where) {}
+  // Breaks every reference a mutation added to a container the result does
+  // not keep (all of them after an error): only mutations can close a cycle,
+  // since a value is otherwise built from values older than itself.
+  ~Unpickler() {
+    for (const PickleRef& c : mutated_) {
+      std::vector<PickleRef> children;
+      c->take_children(children);
+    }
+  }
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+
+  // Fails if `result` reaches itself; otherwise stops tracking the mutated
+  // containers it holds (they stay intact) so the destructor empties only
+  // the unreachable ones, which may form cycles of garbage.
+  void keep(const PickleRef& result) {
+    // Iterative depth-first search (a hostile pickle nests deep): `on_path`
+    // holds the values whose children are being visited, `done` the finished ones.
+    std::unordered_set<const PickleValue*> on_path, done;
+    struct Frame {
+      const PickleValue* v;
+      std::size_t next;
+    };
+    std::vector<Frame> path{{result.get(), 0}};
+    on_path.insert(result.get());
+    while (!path.empty()) {
+      Frame& f = path.back();
+      const std::size_t n_items = f.v->items.size(), n = n_items + 2 * f.v->entries.size();
+      if (f.next == n) {
+        on_path.erase(f.v);
+        done.insert(f.v);
+        path.pop_back();
+        continue;
+      }
+      const std::size_t k = f.next++;
+      const PickleValue* c = k < n_items                ? f.v->items[k].get()
+                             : (k - n_items) % 2 == 0 ? f.v->entries[(k - n_items) / 2].first.get()
+                                                        : f.v->entries[(k - n_items) / 2].second.get();
+      if (on_path.count(c))
+        LDMG_FAIL("{}: the pickle builds a {} that contains itself (a reference cycle; a state dict has none)", where_,
+                  pickle_kind_name(*c));
+      if (done.count(c) || (c->items.empty() && c->entries.empty())) continue;
+      on_path.insert(c);
+      path.push_back({c, 0});
+    }
+    std::erase_if(mutated_, [&](const PickleRef& c) { return done.count(c.get()) > 0; });
+  }
 
   PickleRef run() {
     while (true) {
@@ -151,11 +222,17 @@ class Unpickler {
   void set_items(PickleRef& dict, std::vector<PickleRef>& kv) {
     if (!dict->is(Kind::Dict)) fail(fmt::format("setting items of a {}, not a dict", pickle_kind_name(*dict)));
     if (kv.size() % 2) fail("odd number of items for SETITEMS");
+    note_mutation(dict);
     for (std::size_t k = 0; k < kv.size(); k += 2) dict->dict_set(std::move(kv[k]), std::move(kv[k + 1]));
   }
   void append_items(PickleRef& list, std::vector<PickleRef>& items) {
     if (!list->is(Kind::List)) fail(fmt::format("appending to a {}, not a list", pickle_kind_name(*list)));
+    note_mutation(list);
     for (auto& x : items) list->items.push_back(std::move(x));
+  }
+
+  void note_mutation(const PickleRef& c) {
+    if (mutated_seen_.insert(c.get()).second) mutated_.push_back(c);
   }
 
   void step() {
@@ -330,11 +407,16 @@ class Unpickler {
   std::vector<PickleRef> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, PickleRef> memo_;
+  std::vector<PickleRef> mutated_;  // containers that APPEND(S)/SETITEM(S) added to
+  std::unordered_set<const PickleValue*> mutated_seen_;
 };
 }  // namespace
 
 PickleRef unpickle(std::string_view data, const PickleHooks& hooks, const std::string& where) {
-  return Unpickler(data, hooks, where).run();
+  Unpickler u(data, hooks, where);
+  PickleRef result = u.run();
+  u.keep(result);
+  return result;
 }
 
 }  // namespace ldmg::io

@@ -30,6 +30,14 @@ struct PickleValue {
   std::vector<std::pair<PickleRef, PickleRef>> entries;    // Dict, in insertion order
   std::unordered_map<std::string, std::size_t> str_index;  // Dict: string key -> entries index
 
+  PickleValue() = default;
+  // Frees nested containers with a loop, not by recursion: a hostile pickle
+  // nests lists tens of thousands deep within 64 KiB, deep enough for the
+  // default (recursive) destructor to overflow the stack.
+  ~PickleValue();
+  PickleValue(const PickleValue&) = delete;
+  PickleValue& operator=(const PickleValue&) = delete;
+
   static PickleRef make(Kind k) {
     auto v = std::make_shared<PickleValue>();
     v->kind = k;
@@ -38,6 +46,8 @@ struct PickleValue {
   bool is(Kind k) const { return kind == k; }
   // Sets d[key] = value as Python does (a string key seen before is replaced).
   void dict_set(PickleRef key, PickleRef value);
+  // Moves every child (items, dict keys and values) to `out`; leaves this empty.
+  void take_children(std::vector<PickleRef>& out);
 };
 
 // Python-ish spelling of a value's type, for error messages ("tuple", "str").
@@ -57,7 +67,13 @@ struct PickleHooks {
 // Runs the pickle program `data` and returns the object STOP pops. `where`
 // names the data for errors ("'model.pth' (archive/data.pkl)"). Throws
 // ldmg::Error on unknown or malformed opcodes, stack underflow, bad memo
-// references, truncation and data left after STOP.
+// references, truncation, data left after STOP, and a result that contains
+// itself (a list appended to itself, a dict holding itself): reference
+// cycles, which shared_ptr would never free and a state dict never has.
+// Whatever the outcome, no cycle survives the call. Hooks must not add
+// references between existing values (returning fresh values, or one of
+// their arguments, is fine): cycles are found only through APPEND(S) and
+// SETITEM(S).
 PickleRef unpickle(std::string_view data, const PickleHooks& hooks, const std::string& where);
 
 }  // namespace ldmg::io

@@ -32,6 +32,10 @@ void validate_spec(const CacheUnitSpec& spec, const std::string& what) {
   LDMG_CHECK(!spec.layers.empty(), "attention cache '{}': no layers to cache", what);
   LDMG_CHECK(!spec.timesteps.empty(), "attention cache '{}': empty schedule", what);
   LDMG_CHECK(!spec.cached_steps.empty(), "attention cache '{}': no cached steps", what);
+  LDMG_CHECK(static_cast<std::int64_t>(spec.timesteps.size()) <= kMaxCacheSteps,
+             "attention cache '{}': {} schedule steps, more than {}", what, spec.timesteps.size(), kMaxCacheSteps);
+  LDMG_CHECK(static_cast<std::int64_t>(spec.prompts.size()) <= kMaxCachePrompts,
+             "attention cache '{}': {} prompts, more than {}", what, spec.prompts.size(), kMaxCachePrompts);
   for (std::size_t i = 1; i < spec.timesteps.size(); ++i)
     LDMG_CHECK(spec.timesteps[i] > spec.timesteps[i - 1],
                "attention cache '{}': timesteps must be strictly ascending, but [{}] = {} follows {}", what, i,
@@ -47,14 +51,19 @@ void validate_spec(const CacheUnitSpec& spec, const std::string& what) {
   }
   std::set<int> seen;
   for (const CachedLayer& l : spec.layers) {
-    LDMG_CHECK(l.index >= 0 && l.index < 100, "attention cache '{}': layer index {} outside 0..99", what, l.index);
+    LDMG_CHECK(l.index >= 0 && l.index < kMaxCacheLayers, "attention cache '{}': layer index {} outside 0..{}", what,
+               l.index, kMaxCacheLayers - 1);
     LDMG_CHECK(seen.insert(l.index).second, "attention cache '{}': layer {} listed twice", what, l.index);
-    LDMG_CHECK(l.h > 0 && l.w > 0, "attention cache '{}': layer {} ('{}') has map size {}x{}", what, l.index, l.name,
-               l.h, l.w);
+    LDMG_CHECK(l.h > 0 && l.w > 0 && l.h <= kMaxCacheMapSide && l.w <= kMaxCacheMapSide,
+               "attention cache '{}': layer {} ('{}') has map size {}x{}, expected 1..{} each", what, l.index, l.name,
+               l.h, l.w, kMaxCacheMapSide);
   }
   for (std::size_t p = 0; p < spec.prompts.size(); ++p) {
     const CachedPrompt& pr = spec.prompts[p];
     LDMG_CHECK(pr.n_tokens() >= 1, "attention cache '{}': prompt {} ('{}') has no tokens", what, p, pr.text);
+    LDMG_CHECK(pr.n_tokens() <= kCacheContextLength,
+               "attention cache '{}': prompt {} has {} tokens, more than the {} of the context", what, p,
+               pr.n_tokens(), kCacheContextLength);
     LDMG_CHECK(pr.token_strings.size() == pr.token_ids.size(),
                "attention cache '{}': prompt {} has {} token ids but {} token strings", what, p, pr.token_ids.size(),
                pr.token_strings.size());

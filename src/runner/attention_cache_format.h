@@ -16,6 +16,16 @@ inline constexpr std::int64_t kAttentionCacheSchemaVersion = 1;
 // The `format` attribute of the root group.
 inline constexpr const char* kAttentionCacheFormat = "ldmground.attention_cache";
 
+// Bounds a reader checks before it allocates what a file claims. Real units
+// hold <= 77 token columns (CLIP's context), 11 layers of <= 64x64 maps,
+// some hundred steps and a few prompts and boxes; the bounds are generous.
+inline constexpr std::int64_t kCacheContextLength = 77;  // token columns of a prompt, at most
+inline constexpr std::int64_t kMaxCacheMapSide = 1024;   // h and w of a layer's map, at most
+inline constexpr std::int64_t kMaxCacheLayers = 100;     // layer indices 0..99 (two-digit dataset names)
+inline constexpr std::int64_t kMaxCacheSteps = 100000;   // schedule length, at most
+inline constexpr std::int64_t kMaxCachePrompts = 10000;  // prompts of one image, at most
+inline constexpr std::int64_t kMaxCacheBoxes = 10000;    // boxes of one prompt, at most
+
 enum class CacheDType { f16, f32 };
 const char* to_string(CacheDType t);  // "float16" / "float32"
 
@@ -66,7 +76,7 @@ struct CacheUnitSpec {
 // Throws ldmg::Error naming `what` (a file path) for an inconsistent spec:
 // empty prompts/layers/cached steps, token strings not matching token ids,
 // unsorted or out-of-range steps, duplicate layers, a unit id unfit for a
-// file name.
+// file name, sizes beyond the bounds above.
 void validate_spec(const CacheUnitSpec& spec, const std::string& what);
 
 // "<dir>/<unit_id>.h5"

@@ -1,8 +1,7 @@
 #pragma once
 // Reads a committed attention cache unit (docs/cache-format.md) for offline
-// analysis. Opening validates the format, the schema version, the `complete`
-// mark, the optional expected model digest / configuration, and every map
-// dataset's shape against the metadata; each failure names the file.
+// analysis: AttentionCacheUnit (the torch-free opening, validation and
+// reading; every failure names the file) with the maps as tensors.
 //
 // HDF5 calls happen on the calling thread: with an HDF5 library built without
 // thread safety, do not open or read while an AttentionCacheWriter's
@@ -10,18 +9,12 @@
 #include <ATen/core/Tensor.h>
 
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "runner/attention_cache_format.h"
+#include "runner/attention_cache_unit.h"
 
 namespace ldmg::runner {
-
-// What the caller expects of the unit's origin; unset fields are not checked.
-struct CacheExpectation {
-  std::optional<std::string> model_digest;  // compared with the `model_digest` attribute
-  std::optional<std::string> config_json;   // compared as parsed JSON with the `config` attribute
-};
 
 class AttentionCacheReader {
  public:

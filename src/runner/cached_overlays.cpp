@@ -4,13 +4,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "core/check.h"
 #include "data/image.h"
 #include "data/ms_cxr.h"
 #include "grounding/back_to_original.h"
-#include "io/file_bytes.h"
+#include "runner/cache_manifest.h"
 #include "runner/cached_heatmap.h"
 #include "viz/overlay.h"
 
@@ -20,21 +19,20 @@ std::vector<std::string> write_cached_overlays(const OverlayRequest& rq, const t
   const std::string manifest_path = rq.run_dir + "/cache/manifest.json";
   LDMG_CHECK(std::filesystem::exists(manifest_path), "'{}' has no cache index ({}): was the sweep run with --cache none, "
              "or is it unfinished?", rq.run_dir, manifest_path);
-  const auto manifest = nlohmann::json::parse(io::read_file_bytes(manifest_path));
+  const CacheManifest manifest = read_cache_manifest(manifest_path);
   int T = rq.T;
   if (T < 0) {
-    LDMG_CHECK(!manifest["units"].empty(), "{}: no cached units", manifest_path);
-    T = manifest["units"][0]["T"].get<int>();
+    LDMG_CHECK(!manifest.units.empty(), "{}: no cached units", manifest_path);
+    T = manifest.units.front().T;
   }
   struct Where { std::string file; int prompt; };
   std::vector<std::pair<int, Where>> wanted;  // pair -> location, in the order to draw
-  for (const auto& u : manifest["units"]) {
-    if (u["T"].get<int>() != T) continue;
-    for (const auto& p : u["pairs"]) {
-      const int pair = p["pair"].get<int>();
+  for (const CacheManifestUnit& u : manifest.units) {
+    if (u.T != T) continue;
+    for (const CacheManifestPair& p : u.pairs) {
       const bool take = rq.pairs.empty() ? static_cast<int>(wanted.size()) < rq.max_pairs
-                                         : std::find(rq.pairs.begin(), rq.pairs.end(), pair) != rq.pairs.end();
-      if (take) wanted.push_back({pair, {rq.run_dir + "/cache/" + u["file"].get<std::string>(), p["prompt"].get<int>()}});
+                                         : std::find(rq.pairs.begin(), rq.pairs.end(), p.pair) != rq.pairs.end();
+      if (take) wanted.push_back({p.pair, {rq.run_dir + "/cache/" + u.file, p.prompt}});
     }
   }
   for (int pair : rq.pairs)

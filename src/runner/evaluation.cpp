@@ -14,20 +14,11 @@
 
 namespace ldmg::runner {
 
-EvaluationResult run_evaluation(ModelBundle& models, const EvaluateOptions& options,
-                                const std::function<void(const PairHeatmap&)>& on_heatmap) {
-  const auto t0 = std::chrono::steady_clock::now();
-  data::MsCxrOptions dopt;
-  dopt.images_root = options.images_root;
-  const data::MsCxrDataset ds = data::read_ms_cxr(options.dataset_csv, dopt);
-  EvaluationResult result;
-  result.class_order = ds.categories();
+std::vector<const data::Pair*> select_pairs(const data::MsCxrDataset& ds, const EvaluateOptions& options) {
   if (!options.category.empty())
     LDMG_CHECK(std::find(ds.categories().begin(), ds.categories().end(), options.category) != ds.categories().end(),
                "--category '{}' does not occur in '{}' (categories: {})", options.category, options.dataset_csv,
                fmt::format("{}", fmt::join(ds.categories(), ", ")));
-
-  // The pairs to run, in dataset order.
   std::vector<const data::Pair*> selected;
   for (const auto& p : ds.pairs()) {
     if (!options.category.empty() && p.category != options.category) continue;
@@ -38,6 +29,23 @@ EvaluationResult run_evaluation(ModelBundle& models, const EvaluateOptions& opti
     selected.push_back(&p);
   }
   LDMG_CHECK(!selected.empty(), "no pairs selected from '{}' (check --category / --limit)", options.dataset_csv);
+  return selected;
+}
+
+EvaluationResult run_evaluation(ModelBundle& models, const EvaluateOptions& options,
+                                const std::function<void(const PairHeatmap&)>& on_heatmap) {
+  data::MsCxrOptions dopt;
+  dopt.images_root = options.images_root;
+  return run_evaluation(models, data::read_ms_cxr(options.dataset_csv, dopt), options, on_heatmap);
+}
+
+EvaluationResult run_evaluation(ModelBundle& models, const data::MsCxrDataset& ds, const EvaluateOptions& options,
+                                const std::function<void(const PairHeatmap&)>& on_heatmap) {
+  const auto t0 = std::chrono::steady_clock::now();
+  EvaluationResult result;
+  result.class_order = ds.categories();
+  // The pairs to run, in dataset order.
+  const std::vector<const data::Pair*> selected = select_pairs(ds, options);
 
   // One inversion serves every prompt of an image: group by image, keep order.
   std::vector<std::string> image_order;

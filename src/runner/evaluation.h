@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data/box_survival.h"
+#include "data/ms_cxr.h"
 #include "runner/evaluation_report.h"
 #include "runner/image_grounder.h"
 #include "runner/image_scoring.h"
@@ -35,8 +36,16 @@ struct EvaluationResult {
   long unet_calls = 0;
 };
 
+// The pairs `options` selects (category, only_pairs, limit), in dataset
+// order; throws ldmg::Error on an unknown category or an empty selection.
+// Cheap: call it before loading the models to fail early.
+std::vector<const data::Pair*> select_pairs(const data::MsCxrDataset& dataset, const EvaluateOptions& options);
+
 // on_heatmap (optional) receives every final heatmap as soon as it exists.
+// Reads options.dataset_csv; the second form takes it already parsed.
 EvaluationResult run_evaluation(ModelBundle& models, const EvaluateOptions& options,
+                                const std::function<void(const PairHeatmap&)>& on_heatmap = {});
+EvaluationResult run_evaluation(ModelBundle& models, const data::MsCxrDataset& dataset, const EvaluateOptions& options,
                                 const std::function<void(const PairHeatmap&)>& on_heatmap = {});
 
 }  // namespace ldmg::runner

@@ -8,6 +8,7 @@
 #include "io/file_bytes.h"
 #include "io/hdf5_file.h"
 #include "runner/attention_cache_format.h"
+#include "runner/cache_manifest.h"
 #include "runner/image_scoring.h"
 #include "runner/unit_result.h"
 
@@ -100,7 +101,7 @@ void write_cache_index(const std::string& run_dir, const SweepPlan& plan, const 
   }
   }  // groups closed before the commit
   index.commit();
-  nlohmann::json manifest = {{"format", "ldmground.attention_cache_manifest"},
+  nlohmann::json manifest = {{"format", kCacheManifestFormat},
                              {"schema_version", kAttentionCacheSchemaVersion},
                              {"units", units}};
   io::write_file_atomic(dir + "/manifest.json", manifest.dump(1) + "\n");

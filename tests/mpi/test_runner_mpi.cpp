@@ -20,14 +20,14 @@
 #include "runner/mpi_env.h"
 #include "runner/run_lock.h"
 #include "runner/work_queue.h"
+#include "mpi_gtest.h"
 #include "support/fixtures.h"
 
 using namespace ldmg::runner;
 
 namespace {
 
-MpiEnv* g_env = nullptr;
-const MpiEnv& env() { return *g_env; }
+const MpiEnv& env() { return ldmg::testing_mpi::env(); }
 
 // All ranks' int64 vectors, concatenated in rank order, on rank 0 (empty elsewhere).
 std::vector<std::int64_t> gather_on_root(const std::vector<std::int64_t>& mine,
@@ -194,35 +194,4 @@ TEST(Ledger, SeveralRanksOneRunThenRetry) {
     EXPECT_TRUE(units_to_run(ids, s, true).empty());
   }
   env().barrier();
-}
-
-namespace {
-// Other ranks: print failed assertions only, with the rank.
-class FailurePrinter : public testing::EmptyTestEventListener {
- public:
-  explicit FailurePrinter(int rank) : rank_(rank) {}
-  void OnTestPartResult(const testing::TestPartResult& r) override {
-    if (r.failed())
-      std::fprintf(stderr, "[rank %d] %s:%d: Failure\n%s\n", rank_, r.file_name() ? r.file_name() : "?",
-                   r.line_number(), r.summary());
-  }
-
- private:
-  int rank_;
-};
-}  // namespace
-
-int main(int argc, char** argv) {
-  MpiEnv mpi(&argc, &argv);
-  g_env = &mpi;
-  testing::InitGoogleTest(&argc, argv);
-  if (mpi.rank() != 0) {
-    auto& listeners = testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-    listeners.Append(new FailurePrinter(mpi.rank()));
-  }
-  const int rc = RUN_ALL_TESTS();
-  const bool all_passed = mpi.all_true(rc == 0);
-  if (mpi.rank() == 0) std::printf("%s on %d rank(s)\n", all_passed ? "PASSED" : "FAILED", mpi.size());
-  return all_passed ? 0 : 1;
 }

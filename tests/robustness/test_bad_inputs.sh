@@ -299,12 +299,18 @@ if has faults; then
   "$bin" sweep --run "$work/locked" --model-dir "$M" --dataset "$mini" --images "$IMG" --steps 10 --mode fast \
     --bootstrap 10 --threads 1 --log-level warn > "$work/lock1.log" 2>&1 &
   first=$!
-  for _ in $(seq 1 150); do [ -s "$work/locked/.lock" ] && break; sleep 0.2; done
-  sleep 1
+  # The first sweep is frozen (SIGSTOP) while it holds the lock, so that a
+  # fast machine cannot finish both units before the checks below (with fixed
+  # sleeps instead, SIGTERM could arrive after the results were written).
+  for _ in $(seq 1 300); do [ -s "$work/locked/.lock" ] && break; sleep 0.1; done
+  kill -STOP "$first" 2>/dev/null
   expect_fail second_sweep_locked - "in use by another sweep" "pid=$first" "host=$(hostname)" -- sweep "$work/locked"
-  # SIGTERM once the first unit is being computed (its cache file is open).
-  for _ in $(seq 1 300); do ls "$work"/locked/cache/* > /dev/null 2>&1 && break; sleep 0.2; done
+  kill -CONT "$first" 2>/dev/null
+  # SIGTERM while a unit is being computed: its cache file is still a .tmp.
+  for _ in $(seq 1 1200); do ls "$work"/locked/cache/*.h5.tmp > /dev/null 2>&1 && break; sleep 0.05; done
+  kill -STOP "$first" 2>/dev/null
   kill -TERM "$first" 2>/dev/null
+  kill -CONT "$first" 2>/dev/null
   wait "$first"; rc=$?
   checks=$((checks + 1))
   # SIGTERM mid-unit: a clean stop (exit < 128, resumable), no results/, no *.tmp
@@ -331,7 +337,13 @@ if has faults; then
     else
       grep -qiE 'space|too large|disk|quota|writ' "$work/full.log" || bad "disk full: no clear message: $(tail -3 "$work/full.log")"
       grep -qF "$full/run/cache/" "$work/full.log" || bad "disk full: the message does not name the cache file"
-      [ -z "$(find "$full/run/results" -name pairs.csv 2> /dev/null)" ] || bad "disk full: left results"
+      # Every unit failed, so results/ may hold pairs.csv only with every row
+      # marked error (as for a corrupt image), never a row that looks scored.
+      for p in $(find "$full/run/results" -name pairs.csv 2> /dev/null); do
+        [ "$(sed 1d "$p" | grep -vc ',error,')" -eq 0 ] || bad "disk full: $p has rows not marked error"
+      done
+      # A failed close must not poison later files (HDF5 kept its id counted).
+      grep -qF "handle(s) still open" "$work/full.log" && bad "disk full: $(grep -m1 -F 'handle(s) still open' "$work/full.log")"
     fi
     [ "$failures" -eq "$n0" ] && log "ok   disk_full_cache (rc $rc): $(grep -a 'error\]' "$work/full.log" | head -1 | cut -c1-200)"
     cp -a "$full/run" "$work/roomy"

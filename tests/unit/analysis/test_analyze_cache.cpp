@@ -2,19 +2,26 @@
 // the exact path writes pairs.csv byte-identical to the sweep's own for
 // every config of the sweep; the fast path (prefix sums, one resize per
 // size, weighted 512-grid metrics) agrees with the exact rows within the
-// stated tolerances; the paper tables are written.
+// stated tolerances; the paper tables are written; `--heatmaps` files hold
+// the exact path's heatmaps (mapped back by hand here), the image, the boxes
+// and the pair's metrics as analyze scored them.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 
+#include "analysis/heatmap_export.h"
 #include "analysis/offline_analysis.h"
 #include "analysis/paper_tables.h"
+#include "core/check.h"
 #include "core/threads.h"
+#include "data/image.h"
 #include "demo/demo_dataset.h"
 #include "demo/demo_model.h"
+#include "grounding/back_to_original.h"
 #include "io/file_bytes.h"
+#include "io/hdf5_file.h"
 #include "runner/mpi_env.h"
 #include "runner/sweep.h"
 #include "runner/sweep_report.h"
@@ -91,4 +98,63 @@ TEST(AnalyzeCache, ExactIsByteIdenticalFastIsClose) {
 
   analysis::write_paper_tables(dir + "/out", analysis::paper_tables(exact, run.dataset()));
   EXPECT_TRUE(std::filesystem::exists(dir + "/out/tables.tex"));
+
+  // analyze --heatmaps: two grounded pairs (asked in reverse order) x configs 0 and 2.
+  std::vector<std::size_t> srcs;
+  for (std::size_t i = 0; i < te.sources.size() && srcs.size() < 2; ++i)
+    if (te.grounded(i)) srcs.insert(srcs.begin(), i);
+  ASSERT_EQ(srcs.size(), 2u);
+  const std::vector<int> pairs = {te.sources[srcs[0]].pair, te.sources[srcs[1]].pair};
+  const std::vector<std::size_t> cfg_index = {0, 2};
+  const auto files = analysis::write_pair_heatmaps(dir + "/out", run, {10}, {ao.configs[0], ao.configs[2]}, pairs,
+                                                   {{"test", true}});
+  ASSERT_EQ(files.size(), 2u);
+  for (std::size_t k = 0; k < files.size(); ++k) {
+    const std::size_t c = cfg_index[k];
+    EXPECT_EQ(files[k], fmt::format("{}/out/T10/{}/heatmaps.h5", dir, ao.configs[c].name()));
+    const io::h5::File f = io::h5::File::open(files[k]);
+    EXPECT_EQ(f.string_attr("format"), "ldmground.heatmaps");
+    EXPECT_EQ(f.string_attr("heatmap_config"), ao.configs[c].name());
+    EXPECT_EQ(f.open_group("/pairs").members().size(), 2u);
+    for (std::size_t i : srcs) {
+      const data::Pair& p = run.dataset()[static_cast<std::size_t>(te.sources[i].pair)];
+      const std::string what = fmt::format("{} pair {}", ao.configs[c].name(), p.index);
+      const io::h5::Group g = f.open_group("/pairs/" + std::to_string(p.index));
+      EXPECT_EQ(g.string_attr("prompt"), p.prompt) << what;
+      // The metrics analyze wrote to pairs.csv (same code, same bits).
+      EXPECT_EQ(g.double_attr("miou"), te.at(c, i, analysis::kMiou)) << what;
+      EXPECT_EQ(g.double_attr("abs_cnr"), te.at(c, i, analysis::kAbsCnr)) << what;
+      EXPECT_EQ(g.double_attr("auroc"), te.at(c, i, analysis::kAuroc)) << what;
+      const data::GrayImage img = data::read_image((std::filesystem::path(ds_files.images_root) / p.path).string());
+      const int W = img.width, H = img.height, S = std::min(W, H);
+      EXPECT_EQ(g.open_dataset("image").read_bytes(), img.pixels) << what;
+      EXPECT_EQ(g.open_dataset("image").shape(), (std::vector<std::int64_t>{H, W})) << what;
+      std::vector<double> boxes;
+      for (const auto& b : p.boxes) boxes.insert(boxes.end(), {double(b.x), double(b.y), double(b.w), double(b.h)});
+      EXPECT_EQ(g.open_dataset("boxes").read_doubles(), boxes) << what;
+      // heatmap = heatmap_512 resized to S x S by the legacy nearest rule, NaN-padded to H x W (centred).
+      const std::vector<float> h512 = g.open_dataset("heatmap_512").read_floats();
+      const std::vector<float> orig = g.open_dataset("heatmap").read_floats();
+      ASSERT_EQ(h512.size(), 512u * 512u) << what;
+      ASSERT_EQ(orig.size(), static_cast<std::size_t>(W) * H) << what;
+      const int top = (H - S) / 2, left = (W - S) / 2;
+      int mismatches = 0, finite = 0;
+      for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; ++x) {
+          const float got = orig[static_cast<std::size_t>(y) * W + x];
+          float want = std::nanf("");
+          if (y >= top && y < top + S && x >= left && x < left + S)
+            want = h512[grounding::nearest_source_index(y - top, 512, S) * 512 +
+                        grounding::nearest_source_index(x - left, 512, S)];
+          finite += std::isfinite(got);
+          mismatches += !(got == want || (std::isnan(got) && std::isnan(want)));
+        }
+      EXPECT_EQ(mismatches, 0) << what;
+      EXPECT_GT(finite, 0) << what;
+    }
+  }
+  // A pair the run does not hold, and malformed lists, are errors.
+  EXPECT_THROW(analysis::write_pair_heatmaps(dir + "/out2", run, {10}, {ao.configs[0]}, {9999}, {}), Error);
+  EXPECT_EQ(analysis::parse_pair_list("3, 0,7", "--heatmaps"), (std::vector<int>{3, 0, 7}));
+  for (const char* bad : {"", "1,,2", "-1", "a", "1,1"}) EXPECT_THROW(analysis::parse_pair_list(bad, "--heatmaps"), Error);
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "analysis/config_search.h"
 #include "analysis/paper_tables.h"
@@ -87,6 +88,44 @@ TEST(ConfigSearch, CrossValidationByHand) {
   EXPECT_EQ(back[0].name(), cfgs[1].name());
   const auto j = search_json(t, r, o, {});
   EXPECT_NE(search_markdown(j).find("| A | 6 |"), std::string::npos);
+}
+
+TEST(ConfigSearch, ScoresCsvHoldsEveryConfigsMeanPerPathology) {
+  const auto ds = make_dataset({"A", "A", "A", "B", "B"});
+  std::vector<runner::HeatmapConfig> cfgs(2);
+  cfgs[1] = runner::parse_heatmap_spec("layers=6,7;window=0:10;otsu=off");
+  ScoreTable t = make_table(ds, cfgs, {{.1, .2, .6, .5, std::numeric_limits<double>::quiet_NaN()}, {.4, .4, .4, .25, .75}});
+  t.sources[4].prompt = -1;  // pair 4 not grounded: in no mean (its NaN would be skipped anyway)
+  SearchOptions o;
+  const std::string csv = search_scores_csv(t, ds, o, 100);
+  // By hand: c0 A (.1+.2+.6)/3 = .3, B .5 (n 1), Average (.3+.5)/2 = .4 over 4 pairs; c1 A .4, B .25, Average .325.
+  // The paper window at T=100 is 50-10 .. 50+10.
+  const std::string want =
+      "T,metric,config,layers,window,window_begin,window_end,tokens,otsu,sigma,order,category,n,score\n"
+      "100,mIoU,\"L3,4,6,7_Wpaper_Tall_otsu_s2.5_code\",\"3,4,6,7\",paper,40,60,all,on,2.5,code,A,3," +
+      fmt::format("{}", (.1 + .2 + .6) / 3) + "\n"
+      "100,mIoU,\"L3,4,6,7_Wpaper_Tall_otsu_s2.5_code\",\"3,4,6,7\",paper,40,60,all,on,2.5,code,B,1,0.5\n"
+      "100,mIoU,\"L3,4,6,7_Wpaper_Tall_otsu_s2.5_code\",\"3,4,6,7\",paper,40,60,all,on,2.5,code,Average,4," +
+      fmt::format("{}", ((.1 + .2 + .6) / 3 + .5) / 2) + "\n"
+      "100,mIoU,\"L6,7_W0-10_Tall_nootsu_s2.5_code\",\"6,7\",0:10,0,10,all,off,2.5,code,A,3," +
+      fmt::format("{}", (.4 + .4 + .4) / 3) + "\n"
+      "100,mIoU,\"L6,7_W0-10_Tall_nootsu_s2.5_code\",\"6,7\",0:10,0,10,all,off,2.5,code,B,1,0.25\n"
+      "100,mIoU,\"L6,7_W0-10_Tall_nootsu_s2.5_code\",\"6,7\",0:10,0,10,all,off,2.5,code,Average,4," +
+      fmt::format("{}", ((.4 + .4 + .4) / 3 + .25) / 2) + "\n";
+  EXPECT_EQ(csv, want);
+  // The in-sample best of each category is the largest score of the CSV, bit for bit (search.json's numbers).
+  const auto r = search_configs(t, ds, o, 0);
+  EXPECT_EQ(r[0].best, 1u);
+  EXPECT_NE(csv.find(fmt::format(",A,3,{}\n", r[0].best_score)), std::string::npos);
+  // A category without a scored pair: n 0, score nan, left out of the average.
+  const auto ds2 = make_dataset({"A", "A", "A", "B", "C"});
+  t.sources[3].prompt = -1;
+  const std::string csv2 = search_scores_csv(t, ds2, o, 100);
+  EXPECT_NE(csv2.find(",B,0,nan\n"), std::string::npos);
+  EXPECT_NE(csv2.find(",C,0,nan\n"), std::string::npos);
+  EXPECT_NE(csv2.find(fmt::format(",Average,3,{}\n", (.1 + .2 + .6) / 3)), std::string::npos);
+  // A window beyond the inversion's steps is an error (the search could not have scored it).
+  EXPECT_THROW(search_scores_csv(t, ds, o, 5), Error);
 }
 
 TEST(ConfigSearch, FoldsAreBalancedAndSeeded) {

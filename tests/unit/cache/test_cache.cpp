@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "cache_fixture.h"
 #include "core/check.h"
@@ -328,6 +329,49 @@ TEST(AttentionCache, ModelDigestAndConfigMismatchAreRefused) {
   EXPECT_NO_THROW(AttentionCacheReader(
       path,
       {std::string("sha256:0123abcd"), std::string(R"({ "layers": [0, 3, 8], "heatmap": {"t_max": 8, "t_min": 2}})")}));
+}
+
+// Metadata a damaged or hostile file could hold: refused naming the file and
+// the dataset before anything is allocated from it or narrowed to int.
+TEST(AttentionCache, ImplausibleMetadataIsRefusedBeforeReading) {
+  const std::string dir = test::temp_dir("cache_implausible");
+  const std::string good = write_default_unit(dir);
+  auto refused_after = [&](const std::string& name, const std::function<void(io::h5::File&)>& edit) {
+    const std::string path = dir + "/" + name + ".h5";
+    fs::copy_file(good, path, fs::copy_options::overwrite_existing);
+    {
+      io::h5::File f = io::h5::File::open(path, io::h5::Access::read_write);
+      edit(f);
+      f.close();
+    }
+    const std::string msg = error_of([&] { AttentionCacheReader r(path); });
+    EXPECT_NE(msg.find("'" + path + "'"), std::string::npos) << msg;
+    return msg;
+  };
+  // 2^32 + 4 would become step 4 if narrowed to int first.
+  std::string msg = refused_after("step", [](io::h5::File& f) {
+    f.remove("cached_steps");
+    const std::vector<std::int64_t> steps{2, 3, (std::int64_t{1} << 32) + 4};
+    f.write_ints("cached_steps", steps, {3});
+  });
+  EXPECT_NE(msg.find("cached step 4294967300 outside the schedule's 0..9"), std::string::npos) << msg;
+  // h * w would overflow int64.
+  msg = refused_after("huge_map", [](io::h5::File& f) {
+    f.remove("layers/h");
+    const std::vector<std::int64_t> hs{std::int64_t{1} << 40, 2, 4};
+    f.write_ints("layers/h", hs, {3});
+  });
+  EXPECT_NE(msg.find("map size 1099511627776x4, expected 1..1024 each"), std::string::npos) << msg;
+  msg = refused_after("two_dims", [](io::h5::File& f) {
+    f.remove("timesteps");
+    const std::vector<std::int64_t> t(10, 1);
+    f.write_ints("timesteps", t, {10, 1});
+  });
+  EXPECT_NE(msg.find("dataset '/timesteps' has shape [10, 1], expected one dimension of at most 100000"),
+            std::string::npos)
+      << msg;
+  msg = refused_after("n_prompts", [](io::h5::File& f) { f.set_int_attr("n_prompts", 3); });
+  EXPECT_NE(msg.find("lacks group '/prompts/2' (n_prompts = 3)"), std::string::npos) << msg;
 }
 
 // A full disk, for real: RLIMIT_FSIZE makes the writer thread's write fail

@@ -151,6 +151,12 @@ TEST(MsCxr, PathsMayNotEscapeTheImagesRoot) {
   EXPECT_NE(e.find("row 1 (line 2), column 'path'"), std::string::npos) << e;
   e = error_of(csv("/etc/passwd"), opt);
   EXPECT_NE(e.find("is absolute"), std::string::npos) << e;
+  // Without an images root the lexical checks still apply (fuzz finding:
+  // parse_ms_cxr accepted "/p10/..." when no root was given).
+  e = error_of(csv("/p10/a.png"), MsCxrOptions{});
+  EXPECT_NE(e.find("is absolute"), std::string::npos) << e;
+  e = error_of(csv("../a.png"), MsCxrOptions{});
+  EXPECT_NE(e.find("contains '..'"), std::string::npos) << e;
   e = error_of(csv("files/link/secret.jpg"), opt);
   EXPECT_NE(e.find("outside the images root"), std::string::npos) << e;
   // A symlink staying inside is fine.

@@ -2,6 +2,8 @@
 // round trip + the PNG header read by hand), HDF5 (round trips, filters,
 // float16, strings, attributes, links, virtual datasets, errors).
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <cmath>
 #include <cstring>
@@ -254,6 +256,36 @@ TEST(Hdf5, AtomicCreateCommitsByRename) {
     h5::Group g = f.create_group("g");
     expect_error([&] { f.commit(); }, {"busy.h5", "1 group/dataset/attribute handle(s) still open"});
   }
+}
+
+// A full disk makes H5Fclose fail, and HDF5 1.10 then keeps that file's id
+// valid and counted among the ids of every other file: later commits of
+// healthy files must not mistake it for one of their own open handles (a
+// sweep on a full disk failed its cache index that way).
+TEST(Hdf5, AFailedCloseDoesNotBlockLaterCommits) {
+  const std::string dir = test::temp_dir("h5full");
+  struct rlimit old {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old;
+  small.rlim_cur = 16 * 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string msg;
+  try {
+    h5::File full = h5::File::create(dir + "/full.h5");
+    for (int i = 0; i < 400; ++i) full.create_group(fmt::format("g{}", i));  // metadata, flushed at close
+    full.commit();
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  ::signal(SIGXFSZ, old_handler);
+  EXPECT_NE(msg.find("full.h5"), std::string::npos) << "the full file should fail to close: " << msg;
+
+  h5::File ok = h5::File::create(dir + "/ok.h5");
+  ok.create_group("g");
+  EXPECT_NO_THROW(ok.commit());
+  EXPECT_TRUE(fs::exists(dir + "/ok.h5"));
 }
 
 TEST(Hdf5, GroupsDatasetsFiltersAndAttributes) {
