@@ -128,6 +128,9 @@ int run_bench(int argc, char** argv) {
       ("no-flops", "skip the FLOP count of a U-Net call")
       ("measure-all", "also run rows whose call kinds an earlier row measured (faithful x2 = 2 x faithful x1)")
       ("peak-n", po::value<int>()->default_value(4096), "size of the sgemm that measures the matmul peak (0 = skip)")
+      ("precision", po::value<std::string>()->default_value("fp32"),
+       "U-Net arithmetic of the timed rows: fp32 | bf16 | fp16; below fp32 the report adds the heatmap and latent "
+       "error of a fast 1-prompt run against fp32 on the same weights")
       ("export", po::value<std::string>(), "write the real-size random model folder here and exit");
   po::variables_map vm;
   if (!parse_options(argc, argv,
@@ -153,6 +156,7 @@ int run_bench(int argc, char** argv) {
   o.flops = !vm.count("no-flops");
   o.derive_covered_rows = !vm.count("measure-all");
   o.peak_matmul_n = vm["peak-n"].as<int>();
+  o.precision = model::parse_precision(vm["precision"].as<std::string>());
   if (vm.count("export")) {
     export_bench_model(vm["export"].as<std::string>(), o);
     std::cout << "wrote " << vm["export"].as<std::string>() << "\n";

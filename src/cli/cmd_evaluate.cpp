@@ -54,7 +54,7 @@ int run_evaluate(int argc, char** argv) {
   // Fail on a bad CSV or selection before spending a minute loading real-size weights.
   const data::MsCxrDataset dataset = data::read_ms_cxr(eo.dataset_csv, {.images_root = eo.images_root});
   runner::select_pairs(dataset, eo);
-  runner::ModelBundle models = runner::load_models(model_paths_from(vm), vm["device"].as<std::string>());
+  runner::ModelBundle models = runner::load_models(model_paths_from(vm), vm["device"].as<std::string>(), precision_from(vm));
   for (const auto& [role, hex] : models.file_hashes) prov.files[role] = hex;
 
   std::unique_ptr<runner::HeatmapStore> store;

@@ -73,7 +73,7 @@ int run_ground(int argc, char** argv) {
                b.x, b.y, b.w, b.h, img.width, img.height);
   std::filesystem::create_directories(out);
 
-  runner::ModelBundle models = runner::load_models(model_paths_from(vm), vm["device"].as<std::string>());
+  runner::ModelBundle models = runner::load_models(model_paths_from(vm), vm["device"].as<std::string>(), precision_from(vm));
   for (const auto& [role, hex] : models.file_hashes) prov.files[role] = hex;
   const auto prompts_text = vm["prompt"].as<std::vector<std::string>>();
   std::vector<runner::PromptInput> prompts;

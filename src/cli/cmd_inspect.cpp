@@ -5,9 +5,7 @@
 
 #include "cli/options.h"
 #include "core/check.h"
-#include "io/file_bytes.h"
-#include "io/safetensors.h"
-#include "io/torch_zip.h"
+#include "io/tensor_archive.h"
 
 namespace ldmg::cli {
 
@@ -23,10 +21,8 @@ int run_inspect(int argc, char** argv) {
     return 0;
   apply_common_options(vm);
   for (const auto& path : vm["file"].as<std::vector<std::string>>()) {
-    std::string bytes = io::read_file_bytes(path);
-    const bool zip = bytes.size() >= 4 && bytes.compare(0, 4, "PK\x03\x04") == 0;
-    const io::TensorArchive ar = zip ? io::parse_torch_zip(std::move(bytes), path)
-                                     : io::parse_safetensors(std::move(bytes), path);
+    const io::TensorArchive ar = io::read_tensor_archive(path);
+    const bool zip = io::looks_like_zip(ar.bytes);
     std::size_t total = 0;
     std::cout << path << " (" << (zip ? "torch.save zip" : "safetensors") << ", " << ar.tensors.size() << " tensors)\n";
     for (const auto& t : ar.tensors) {

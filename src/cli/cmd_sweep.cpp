@@ -105,7 +105,7 @@ int run_sweep(int argc, char** argv) {
   if (device == "auto") device = runner::choose_device(env.local_rank(), torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0);
   if (env.rank() == 0)
     log::info("{} rank(s); rank 0 on {} with {} CPU thread(s)", env.size(), device, at::get_num_threads());
-  runner::ModelBundle models = runner::load_models(model_paths_from(vm), device);
+  runner::ModelBundle models = runner::load_models(model_paths_from(vm), device, precision_from(vm));
 
   const runner::SweepOutcome out = runner::run_sweep(env, models, o);
   if (env.rank() == 0) {

@@ -11,6 +11,7 @@ namespace ldmg::cli {
 
 void add_model_options(po::options_description& desc);
 runner::ModelPaths model_paths_from(const po::variables_map& vm);
+model::Precision precision_from(const po::variables_map& vm);
 
 // several_T: --steps may repeat (a sweep's grid), as std::vector<int>.
 void add_grounding_options(po::options_description& desc, bool several_T = false);

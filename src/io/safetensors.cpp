@@ -19,7 +19,7 @@ std::uint64_t read_le64(const char* p) {
 }
 }  // namespace
 
-TensorArchive parse_safetensors(std::string bytes, const std::string& source) {
+TensorArchive parse_safetensors(ByteStore bytes, const std::string& source) {
   TensorArchive ar;
   ar.source = source;
   LDMG_CHECK(bytes.size() >= 8, "'{}' is not a safetensors file: {} bytes, need at least the 8-byte header length",
@@ -33,7 +33,7 @@ TensorArchive parse_safetensors(std::string bytes, const std::string& source) {
 
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + static_cast<std::ptrdiff_t>(data_start));
+    header = nlohmann::json::parse(bytes.data() + 8, bytes.data() + data_start);
   } catch (const nlohmann::json::exception& e) {
     LDMG_FAIL("'{}': safetensors header is not valid JSON: {}", source, e.what());
   }
@@ -96,7 +96,7 @@ TensorArchive parse_safetensors(std::string bytes, const std::string& source) {
   return ar;
 }
 
-TensorArchive read_safetensors(const std::string& path) { return parse_safetensors(read_file_bytes(path), path); }
+TensorArchive read_safetensors(const std::string& path) { return parse_safetensors(ByteStore::map_file(path), path); }
 
 std::string serialize_safetensors(std::vector<TensorBlob> tensors, const std::map<std::string, std::string>& metadata) {
   std::sort(tensors.begin(), tensors.end(), [](const TensorBlob& a, const TensorBlob& b) { return a.name < b.name; });

@@ -13,7 +13,7 @@ namespace ldmg::io {
 // Parses and validates a whole file: header length within the file, JSON
 // object, supported dtypes, offsets inside the buffer, byte sizes matching
 // the shapes, no overlapping tensors. Throws ldmg::Error naming `source`.
-TensorArchive parse_safetensors(std::string bytes, const std::string& source);
+TensorArchive parse_safetensors(ByteStore bytes, const std::string& source);
 TensorArchive read_safetensors(const std::string& path);
 
 // Serialises tensors (sorted by name, header padded with spaces to a

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "io/byte_store.h"
 #include "io/dtype.h"
 
 namespace ldmg::io {
@@ -20,12 +22,17 @@ struct TensorRecord {
 
 struct TensorArchive {
   std::string source;                  // file path, for error messages
-  std::string bytes;                   // backing store for every record
+  ByteStore bytes;                     // backing store for every record (a buffer or a mapped file)
   std::vector<TensorRecord> tensors;   // file order (safetensors: header order)
   std::map<std::string, std::string> metadata;
 
   const TensorRecord* find(const std::string& name) const;
 };
+
+// Reads a safetensors file or a torch.save zip, chosen by content (a zip
+// starts with "PK\3\4"). The file is mapped, not read into memory.
+TensorArchive read_tensor_archive(const std::string& path);
+bool looks_like_zip(std::string_view bytes);
 
 // Row-major element strides for a shape.
 std::vector<std::int64_t> contiguous_strides(const std::vector<std::int64_t>& shape);

@@ -280,7 +280,7 @@ bool safe_archive_name(const std::string& s) {
 }
 }  // namespace
 
-TensorArchive parse_torch_zip(std::string bytes, const std::string& source) {
+TensorArchive parse_torch_zip(ByteStore bytes, const std::string& source) {
   const std::vector<ZipEntry> entries = read_zip_directory(bytes, source);
   LDMG_CHECK(!entries.empty(), "'{}': zip archive is empty, not a torch.save file", source);
   const std::string prefix = entries.front().name.substr(0, entries.front().name.find('/'));
@@ -290,12 +290,13 @@ TensorArchive parse_torch_zip(std::string bytes, const std::string& source) {
                "'{}': zip entry '{}' lies outside the archive folder '{}/' that torch.save writes everything into",
                source, e.name, prefix);
     zip_entry_data(bytes, e, source);  // method and CRC-32 of every entry, used or not
+    bytes.release(static_cast<std::size_t>(e.data_offset), static_cast<std::size_t>(e.size));
     by_name[e.name] = &e;
   }
   auto record = [&](const std::string& name) -> std::optional<std::string_view> {
     auto it = by_name.find(prefix + "/" + name);
     if (it == by_name.end()) return std::nullopt;
-    return std::string_view(bytes).substr(static_cast<std::size_t>(it->second->data_offset),
+    return bytes.view().substr(static_cast<std::size_t>(it->second->data_offset),
                                           static_cast<std::size_t>(it->second->size));
   };
   const auto pkl = record("data.pkl");
@@ -324,7 +325,7 @@ TensorArchive parse_torch_zip(std::string bytes, const std::string& source) {
   return ar;
 }
 
-TensorArchive read_torch_zip(const std::string& path) { return parse_torch_zip(read_file_bytes(path), path); }
+TensorArchive read_torch_zip(const std::string& path) { return parse_torch_zip(ByteStore::map_file(path), path); }
 
 std::string serialize_torch_zip(const std::vector<TensorBlob>& tensors, const std::string& archive_name) {
   LDMG_CHECK(safe_archive_name(archive_name), "torch zip archive name '{}' must be a plain folder name",

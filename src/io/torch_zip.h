@@ -25,7 +25,7 @@ namespace ldmg::io {
 // TensorArchive::metadata under their dotted name, anything else is an error.
 // Throws ldmg::Error naming the file and what is wrong (not a zip, bad CRC,
 // forbidden pickle global, storage out of range, ...).
-TensorArchive parse_torch_zip(std::string bytes, const std::string& source);
+TensorArchive parse_torch_zip(ByteStore bytes, const std::string& source);
 TensorArchive read_torch_zip(const std::string& path);
 
 // Writes a state dict as torch.save(..., _use_new_zipfile_serialization=True)

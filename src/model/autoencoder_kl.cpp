@@ -130,7 +130,7 @@ AutoencoderKL load_autoencoder(const AutoencoderConfig& config, const std::strin
   c10::InferenceMode not_inference(false);  // parameters must be normal tensors
   torch::NoGradGuard no_grad;
   AutoencoderKL ae(config);
-  load_into(*ae, load_state_dict(weights_path), weights_path);
+  load_weights_into(*ae, weights_path);
   for (auto& p : ae->parameters()) p.set_requires_grad(false);
   ae->eval();
   return ae;

@@ -168,7 +168,7 @@ DiffusionUNet load_diffusion_unet(const UNetConfig& config, const std::string& w
   c10::InferenceMode not_inference(false);  // parameters must be normal tensors
   torch::NoGradGuard no_grad;
   DiffusionUNet unet(config);
-  load_into(*unet, load_state_dict(weights_path), weights_path);
+  load_weights_into(*unet, weights_path);
   freeze(*unet);
   return unet;
 }

@@ -2,12 +2,9 @@
 
 #include <torch/torch.h>
 
-#include <cstring>
+#include <functional>
 
 #include "core/check.h"
-#include "io/file_bytes.h"
-#include "io/safetensors.h"
-#include "io/torch_zip.h"
 
 namespace ldmg::model {
 
@@ -40,12 +37,26 @@ io::DType io_dtype(at::ScalarType t) {
     default: LDMG_FAIL("tensor dtype {} cannot be written", c10::toString(t));
   }
 }
+
+// A tensor viewing the archive's bytes: valid while the archive lives, never written.
+at::Tensor view_tensor(const io::TensorArchive& archive, const io::TensorRecord& rec) {
+  void* p = const_cast<char*>(archive.bytes.data() + rec.data_offset);
+  return at::from_blob(p, rec.shape, rec.strides, at::TensorOptions().dtype(scalar_type(rec.dtype)));
+}
+
+// The bytes a record's elements span (views may skip some in between).
+std::size_t span_bytes(const io::TensorRecord& rec) {
+  std::size_t last = 0;
+  for (std::size_t d = 0; d < rec.shape.size(); ++d) {
+    if (rec.shape[d] == 0) return 0;
+    last += static_cast<std::size_t>((rec.shape[d] - 1) * rec.strides[d]);
+  }
+  return (last + 1) * io::dtype_size(rec.dtype);
+}
 }  // namespace
 
 at::Tensor to_tensor(const io::TensorArchive& archive, const io::TensorRecord& rec) {
-  // from_blob views the archive's bytes; clone() gives the tensor its own storage.
-  void* p = const_cast<char*>(archive.bytes.data() + rec.data_offset);
-  return at::from_blob(p, rec.shape, rec.strides, at::TensorOptions().dtype(scalar_type(rec.dtype))).clone();
+  return view_tensor(archive, rec).clone();  // its own storage
 }
 
 StateDict to_state_dict(const io::TensorArchive& archive) {
@@ -54,12 +65,18 @@ StateDict to_state_dict(const io::TensorArchive& archive) {
   return sd;
 }
 
-StateDict load_state_dict(const std::string& path) {
-  std::string bytes = io::read_file_bytes(path);
-  // torch.save zips start with the local-file-header magic "PK\3\4".
-  if (bytes.size() >= 4 && std::memcmp(bytes.data(), "PK\x03\x04", 4) == 0)
-    return to_state_dict(io::parse_torch_zip(std::move(bytes), path));
-  return to_state_dict(io::parse_safetensors(std::move(bytes), path));
+StateDict load_state_dict(const std::string& path) { return to_state_dict(io::read_tensor_archive(path)); }
+
+void load_weights_into(torch::nn::Module& module, const std::string& path, const std::set<std::string>& ignorable) {
+  const io::TensorArchive archive = io::read_tensor_archive(path);
+  StateDict views;
+  for (const auto& rec : archive.tensors) views[rec.name] = view_tensor(archive, rec);
+  std::map<std::string, const io::TensorRecord*> records;
+  for (const auto& rec : archive.tensors) records[rec.name] = &rec;
+  load_into(module, views, path, ignorable, [&](const std::string& name) {
+    const io::TensorRecord& rec = *records.at(name);
+    archive.bytes.release(rec.data_offset, span_bytes(rec));
+  });
 }
 
 io::TensorBlob to_blob(const std::string& name, const at::Tensor& t) {
@@ -73,7 +90,7 @@ io::TensorBlob to_blob(const std::string& name, const at::Tensor& t) {
 }
 
 void load_into(torch::nn::Module& module, const StateDict& sd, const std::string& source,
-               const std::set<std::string>& ignorable) {
+               const std::set<std::string>& ignorable, const std::function<void(const std::string&)>& copied) {
   std::vector<std::string> missing, mis_shaped, unexpected;
   std::set<std::string> known;
   auto assign = [&](const std::string& name, at::Tensor& target) {
@@ -93,6 +110,7 @@ void load_into(torch::nn::Module& module, const StateDict& sd, const std::string
     }
     torch::NoGradGuard no_grad;
     target.copy_(it->second);
+    if (copied) copied(name);
   };
   for (auto& p : module.named_parameters(/*recurse=*/true)) assign(p.key(), p.value());
   for (auto& b : module.named_buffers(/*recurse=*/true)) assign(b.key(), b.value());

@@ -70,6 +70,7 @@ class BenchSink final : public diffusion::AttentionSink {
   void finish() const {
     for (const auto& a : acc_) (void)a.finish();
   }
+  at::Tensor map(int prompt) const { return acc_.at(static_cast<std::size_t>(prompt)).finish(); }
 
  private:
   std::vector<grounding::HeatmapAccumulator> acc_;
@@ -197,16 +198,52 @@ BenchResult run_benchmark(const BenchOptions& o) {
     return diffusion::inverse_step(z, v, s, prediction);
   };
 
+  // The U-Net in the precision under test; inputs cast in, outputs back to float32.
+  const auto unet_dtype = model::scalar_type(o.precision);
+  auto forward = [&](const at::Tensor& x, const at::Tensor& t, const at::Tensor& ctx, model::AttentionObserver* obs,
+                     int stop) {
+    at::Tensor out = m.unet->forward(x.to(unet_dtype), t, ctx.to(unet_dtype), obs, stop);
+    return out.defined() ? out.to(at::kFloat) : out;
+  };
+
+  // Error against fp32: the fast 1-prompt inversion at T in fp32, then in
+  // the precision under test, on the same weights and inputs.
+  auto error_run = [&]() {
+    diffusion::InversionRequest req;
+    req.z0 = z0;
+    req.uncond = emb.slice(0, 0, 1);
+    req.conds = emb.slice(0, 1, 2);
+    req.steps = sched.steps;
+    req.layers = o.layers;
+    req.capture_begin = res.window_T.first;
+    req.capture_end = res.window_T.second;
+    req.mode = diffusion::InversionMode::fast;
+    BenchSink sink(1);
+    at::Tensor last;
+    diffusion::run_inversion(forward, step, req, sink, [&](int, const at::Tensor& z) { last = z; });
+    const at::Tensor h = sink.map(0);
+    return std::make_pair((h - h.min()) / (h.max() - h.min()), last);
+  };
+  if (o.precision != model::Precision::fp32) {
+    log::info("bench: fast x1 at T={} in fp32, the reference for {}", o.T, model::to_string(o.precision));
+    const auto [h32, z32] = error_run();
+    m.unet->to(unet_dtype);
+    const auto [h16, z16] = error_run();
+    res.precision_error.heatmap_max_abs = (h16 - h32).abs().max().item<double>();
+    res.precision_error.heatmap_mean_abs = (h16 - h32).abs().mean().item<double>();
+    res.precision_error.latent_rel_l2 = ((z16 - z32).norm() / z32.norm()).item<double>();
+  }
+
   // Warm-up and FLOPs: one full batch-2 forward (the authors' call).
   {
     const at::Tensor x = at::cat({z0, z0}, 0), t = at::full({1}, 500, at::kLong), ctx = emb.slice(0, 0, 2);
     log::info("bench: U-Net {:.0f} M parameters; warm-up call", res.unet_params / 1e6);
-    (void)m.unet->forward(x, t, ctx);
+    (void)forward(x, t, ctx, nullptr, -1);
     const auto t0 = Clock::now();
     if (o.flops)
-      res.flops_per_call = measure_flops([&] { (void)m.unet->forward(x, t, ctx); });
+      res.flops_per_call = measure_flops([&] { (void)forward(x, t, ctx, nullptr, -1); });
     else
-      (void)m.unet->forward(x, t, ctx);
+      (void)forward(x, t, ctx, nullptr, -1);
     res.seconds_per_call = seconds_since(t0);
   }
   if (o.peak_matmul_n > 0) res.peak_gflops = matmul_peak_gflops(o.peak_matmul_n);
@@ -252,7 +289,7 @@ BenchResult run_benchmark(const BenchOptions& o) {
                             model::AttentionObserver* obs, int stop) {
         const auto t0 = Clock::now();
         const double c0 = process_cpu_seconds();
-        at::Tensor out = m.unet->forward(x, t, ctx, obs, stop);
+        at::Tensor out = forward(x, t, ctx, obs, stop);
         row.call_times[{x.size(0), stop}].push_back(seconds_since(t0));
         row.call_cpu_times[{x.size(0), stop}].push_back(process_cpu_seconds() - c0);
         return out;
@@ -307,8 +344,8 @@ BenchResult run_benchmark(const BenchOptions& o) {
 std::string BenchResult::report() const {
   std::ostringstream s;
   const auto& o = options;
-  s << fmt::format("ldmground {} bench: real-size U-Net ({:.0f} M params, random weights), {} threads, latent 3x64x64\n",
-                   version_string(), unet_params / 1e6, threads);
+  s << fmt::format("ldmground {} bench: real-size U-Net ({:.0f} M params, random weights, {}), {} threads, latent 3x64x64\n",
+                   version_string(), unet_params / 1e6, model::to_string(o.precision), threads);
   s << fmt::format("schedule: T={} -> {} steps, window [{},{}); T={} -> {} steps, window [{},{}); layers {}\n", o.T,
                    steps_T, window_T.first, window_T.second, o.target_T, steps_target, window_target.first,
                    window_target.second, fmt::join(o.layers, ","));
@@ -342,6 +379,11 @@ std::string BenchResult::report() const {
     s << fmt::format("; sgemm peak (at::mm {}^2) {:.1f} GFLOP/s ({:.0f}% of peak)", o.peak_matmul_n, peak_gflops,
                      flops_per_call > 0 ? 100.0 * flops_per_call / 1e9 / seconds_per_call / peak_gflops : 0.0);
   s << "\n";
+  if (o.precision != model::Precision::fp32)
+    s << fmt::format("{} vs fp32 (fast, 1 prompt, T={}, layers {}): normalised heatmap max |d| {:.2e}, mean |d| "
+                     "{:.2e}; last latent relative L2 error {:.2e}\n",
+                     model::to_string(o.precision), o.T, fmt::join(o.layers, ","), precision_error.heatmap_max_abs,
+                     precision_error.heatmap_mean_abs, precision_error.latent_rel_l2);
   auto speedup = [&](int prompts, bool cpu) -> double {
     double faithful = 0, fast = 0;
     for (const auto& r : rows) {

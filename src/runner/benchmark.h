@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "diffusion/inversion.h"
+#include "model/precision.h"
 
 namespace ldmg::runner {
 
@@ -35,6 +36,17 @@ struct BenchOptions {
   // mode has measured (faithful with 2 prompts = 2 x the same batch-2
   // calls); its estimate comes from those medians. false: run every row.
   bool derive_covered_rows = true;
+  // U-Net arithmetic of the timed rows. Below fp32, the fast 1-prompt
+  // inversion at T also runs in fp32 first (same weights and inputs) and the
+  // report gives the heatmap and latent error against it.
+  model::Precision precision = model::Precision::fp32;
+};
+
+// A reduced-precision run against the fp32 one (fast mode, 1 prompt, at T).
+struct PrecisionError {
+  double heatmap_max_abs = 0;   // min-max normalised averaged heatmap, max |a - b|
+  double heatmap_mean_abs = 0;  // its mean |a - b|
+  double latent_rel_l2 = 0;     // ||z_b - z_a|| / ||z_a|| of the last inverted latent
 };
 
 // Kind of a U-Net call: (batch rows, stop_after_attn2 or -1).
@@ -66,6 +78,7 @@ struct BenchResult {
   double peak_gflops = 0;          // measured at::mm sgemm
   int threads = 0;
   std::vector<BenchRow> rows;
+  PrecisionError precision_error;  // set when options.precision != fp32
 
   // The table, the FLOP line and the last line "fast/faithful speedup: X.XXx"
   // (1 prompt, extrapolated per pair).

@@ -48,7 +48,16 @@ void ModelPaths::validate() const {
   require(tokenizer, "tokenizer folder", "--tokenizer", true);
 }
 
-ModelBundle load_models(const ModelPaths& paths, const std::string& device) {
+void ModelBundle::set_unet_precision(model::Precision precision) {
+  if (precision == unet_precision) return;
+  LDMG_CHECK(unet_precision == model::Precision::fp32,
+             "the U-Net is already {}; converting it to {} would not restore its weights (load the models again)",
+             model::to_string(unet_precision), model::to_string(precision));
+  unet->to(model::scalar_type(precision));
+  unet_precision = precision;
+}
+
+ModelBundle load_models(const ModelPaths& paths, const std::string& device, model::Precision precision) {
   paths.validate();
   ModelBundle m;
   m.paths = paths;
@@ -74,6 +83,7 @@ ModelBundle load_models(const ModelPaths& paths, const std::string& device) {
     mod->eval();
     mod->to(dev);
   }
+  m.set_unet_precision(precision);
   m.file_hashes["autoencoder"] = sha256_file(paths.autoencoder);
   m.file_hashes["unet"] = sha256_file(paths.unet);
   m.file_hashes["ae_config"] = sha256_file(paths.ae_config);

@@ -7,6 +7,7 @@
 #include "model/autoencoder_kl.h"
 #include "model/diffusion_unet.h"
 #include "model/model_config.h"
+#include "model/precision.h"
 #include "text/clip_text_model.h"
 #include "text/clip_tokenizer.h"
 
@@ -36,11 +37,19 @@ struct ModelBundle {
   model::SchedulerConfig scheduler;
   std::map<std::string, std::string> file_hashes;  // role -> sha256 hex
   std::string device = "cpu";
+  model::Precision unet_precision = model::Precision::fp32;  // the U-Net's weights and activations
+
+  // Converts the U-Net (weights and the activations of later calls) to
+  // `precision`. Only down from fp32: going back up would not restore the
+  // weights' lost bits, so it throws (load the models again instead).
+  void set_unet_precision(model::Precision precision);
 };
 
 // Loads and checks everything (strict weight loading), moves it to `device`
 // ("auto": the first CUDA device if there is one, else the CPU).
-ModelBundle load_models(const ModelPaths& paths, const std::string& device = "cpu");
+// `precision`: the U-Net's arithmetic (set_unet_precision), fp32 by default.
+ModelBundle load_models(const ModelPaths& paths, const std::string& device = "cpu",
+                        model::Precision precision = model::Precision::fp32);
 
 // A stable digest of the model files (for work-unit names and provenance).
 std::string models_digest(const ModelBundle& models);

@@ -51,11 +51,11 @@ namespace {
 SweepSettings sweep_settings(const ModelBundle& models, const SweepOptions& o) {
   const GroundingOptions& g = o.grounding;
   SweepSettings s;
-  s.inversion = fmt::format("spacing={};stepper={};mode={};attention={};latent_scale={}",
+  s.inversion = fmt::format("spacing={};stepper={};mode={};attention={};latent_scale={};precision={}",
                             g.spacing == diffusion::Spacing::TrailingUpstream ? "trailing" : "exact",
                             g.stepper == diffusion::Stepper::New ? "new" : "library",
                             g.mode == diffusion::InversionMode::faithful ? "faithful" : "fast", o.attention_kernel,
-                            g.latent_scale);
+                            g.latent_scale, model::to_string(models.unet_precision));
   std::string configs;
   for (const auto& c : g.configs) configs += (configs.empty() ? "" : "|") + c.name();
   s.outputs = fmt::format("cache={};dtype={};configs={};box_rule={};class_name={}", to_string(o.cache),
@@ -128,7 +128,9 @@ class UnitRunner {
       : env_(env), models_(models), o_(o), ds_(ds) {}
 
   // Runs one unit and records it. Returns false if it failed.
-  bool run(const SweepUnit& u, RankState& state, const std::function<void()>& tick) {
+  // tick(note): progress inside the unit (the note says which step), so a
+  // long unit (T=300 on a CPU: minutes) does not look stuck.
+  bool run(const SweepUnit& u, RankState& state, const std::function<void(const std::string&)>& tick) {
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<const data::Pair*> pairs;
     for (int i : u.pairs) pairs.push_back(&ds_[static_cast<std::size_t>(i)]);
@@ -151,9 +153,9 @@ class UnitRunner {
                                                       o_.cache_options);
       return writer.get();
     };
-    auto progress = [&](int, int) {
+    auto progress = [&](int done, int total) {
       if (stop_requested()) throw Interrupted(fmt::format("unit {} abandoned on {}", u.id, signal_name(stop_signal())));
-      tick();
+      tick(fmt::format("rank {}: T={} step {}/{}", env_.rank(), u.T, done, total));
     };
 
     UnitResult res;
@@ -208,7 +210,7 @@ class UnitRunner {
       cp.token_ids = models_.tokenizer.encode(p->prompt);
       for (auto id : cp.token_ids) cp.token_strings.push_back(models_.tokenizer.token_string(id));
       cp.category = p->category;
-      for (const auto& b : p->boxes) cp.boxes.push_back({b.x, b.y, b.w, b.h});
+      for (const auto& b : p->boxes) cp.boxes.push_back({double(b.x), double(b.y), double(b.w), double(b.h)});
       cp.image_width = img.width;
       cp.image_height = img.height;
       cp.pair_index = p->index;
@@ -329,8 +331,8 @@ SweepOutcome run_sweep(const MpiEnv& env, ModelBundle& models, const SweepOption
   UnitRunner runner(env, models, o, ds);
   std::unique_ptr<Progress> progress;
   if (root) progress = std::make_unique<Progress>("sweep units", static_cast<long>(todo.size()));
-  auto tick = [&] {
-    if (progress) progress->update(static_cast<long>(state.done.load()));
+  auto tick = [&](const std::string& note) {
+    if (progress) progress->update(static_cast<long>(state.done.load()), note);
   };
   bool interrupted = false, failed_fast = false;
   std::string fatal;  // this rank cannot go on (e.g. cannot record a unit): stop everyone, report after the collectives
@@ -341,7 +343,7 @@ SweepOutcome run_sweep(const MpiEnv& env, ModelBundle& models, const SweepOption
       const bool ok = runner.run(plan.units[static_cast<std::size_t>(todo[static_cast<std::size_t>(k)])], state, tick);
       ++out.units_run;
       state.done.fetch_add(1);
-      tick();
+      tick({});
       if (!ok && o.fail_fast) {
         failed_fast = true;
         state.stopped.fetch_add(1);

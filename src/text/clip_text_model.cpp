@@ -119,7 +119,7 @@ ClipTextModel load_clip_text_model(const std::string& dir, const std::string& we
     LDMG_FAIL("{}: neither model.safetensors nor pytorch_model.bin found (a Hugging Face text_encoder folder)", dir);
   }
   ClipTextModel m(cfg);
-  model::load_into(*m, model::load_state_dict(file.string()), file.string(), {kClipPositionIdsKey});
+  model::load_weights_into(*m, file.string(), {kClipPositionIdsKey});
   m->eval();
   return m;
 }

@@ -1,9 +1,14 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 
 #include "core/check.h"
+#include "io/byte_store.h"
 #include "io/file_bytes.h"
 #include "io/safetensors.h"
 #include "support/fixtures.h"
@@ -99,4 +104,60 @@ TEST(FileBytes, AtomicWriteReplacesWholeFile) {
   write_file_atomic(p, "second!");
   EXPECT_EQ(read_file_bytes(p), "second!");
   EXPECT_FALSE(std::filesystem::exists(p + ".tmp"));
+}
+
+namespace {
+void expect_error_in(const std::function<void()>& f, const std::vector<std::string>& needles) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one mentioning '" << needles.front() << "'";
+  } catch (const Error& e) {
+    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
+  }
+}
+
+// Resident bytes of this process (file-backed pages included, as in ru_maxrss).
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+}  // namespace
+
+TEST(ByteStore, MappedFileReadsTheSameBytesAndReleasesItsPages) {
+  const std::string p = test::temp_dir("io") + "/mapped.bin";
+  std::string bytes(32u << 20, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>((i * 2654435761u) >> 13);
+  write_file_atomic(p, bytes);
+  const ByteStore m = ByteStore::map_file(p);
+  ASSERT_EQ(m.size(), bytes.size());
+  const std::size_t before = resident_bytes();
+  EXPECT_TRUE(m.view() == bytes);  // touches every page
+  const std::size_t touched = resident_bytes();
+  m.release(0, m.size());
+  const std::size_t released = resident_bytes();
+  // All 32 MiB were faulted in by the comparison and handed back by release().
+  EXPECT_GE(touched - before, 24u << 20);
+  EXPECT_GE(touched - released, 24u << 20);
+  // Released pages are read from the file again when touched.
+  EXPECT_TRUE(m.view() == bytes);
+  // A partial release keeps the pages it only partly covers.
+  m.release(100, 10);
+  EXPECT_EQ(m.view().substr(90, 30), std::string_view(bytes).substr(90, 30));
+  // Views share ownership: the mapping outlives the store they were copied from.
+  ByteStore copy = m;
+  EXPECT_EQ(copy.data(), m.data());
+}
+
+TEST(ByteStore, ErrorsNameThePath) {
+  const std::string dir = test::temp_dir("io");
+  expect_error_in([&] { ByteStore::map_file(dir + "/absent.safetensors"); }, {"file not found", "absent.safetensors"});
+  expect_error_in([&] { ByteStore::map_file(dir); }, {"is a directory"});
+  write_file_atomic(dir + "/empty.bin", "");
+  EXPECT_TRUE(ByteStore::map_file(dir + "/empty.bin").empty());
+  expect_error_in([&] { read_safetensors(dir + "/empty.bin"); }, {"empty.bin", "not a safetensors file"});
+  const ByteStore s(std::string("abc"));
+  s.release(0, 3);  // a buffer keeps its bytes
+  EXPECT_EQ(s.view(), "abc");
 }
