@@ -48,10 +48,7 @@ int run_search(int argc, char** argv) {
                               desc, vm))
     return 0;
   runner::MpiEnv env;
-  if (env.size() > 1) log::set_prefix(env.label());
-  if (env.rank() != 0) log::set_stderr_level(log::Level::warn);
-  apply_common_options(vm);
-  if (vm["threads"].as<int>() == 0) set_compute_threads(env.cpu_threads());
+  apply_rank_options(env, vm);
 
   const analysis::RunInputs run(vm["run"].as<std::string>());
   const std::string space = vm["space"].as<std::string>();

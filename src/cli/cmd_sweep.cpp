@@ -65,10 +65,7 @@ int run_sweep(int argc, char** argv) {
           desc, vm))
     return 0;
   runner::MpiEnv env;
-  if (env.size() > 1) log::set_prefix(env.label());
-  if (env.rank() != 0) log::set_stderr_level(log::Level::warn);  // rank 0 speaks; the others log to the run folder
-  apply_common_options(vm);
-  if (vm["threads"].as<int>() == 0) set_compute_threads(env.cpu_threads());
+  apply_rank_options(env, vm);
 
   runner::SweepOptions o;
   o.run_dir = std::filesystem::absolute(vm["run"].as<std::string>()).lexically_normal().string();

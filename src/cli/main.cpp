@@ -1,4 +1,6 @@
 // ldmground: one binary, subcommands listed in commands.cpp.
+#include <c10/util/Exception.h>
+
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -38,6 +40,9 @@ int main(int argc, char** argv) {
     } catch (const ldmg::Error& e) {
       ldmg::log::error("{}", e.what());
       return 1;
+    } catch (const c10::Error& e) {  // LibTorch's message, without its C++ backtrace
+      ldmg::log::error("unexpected error in LibTorch: {}", e.what_without_backtrace());
+      return 3;
     } catch (const std::exception& e) {
       ldmg::log::error("unexpected error: {}", e.what());
       return 3;

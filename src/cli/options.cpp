@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/threads.h"
 #include "model/attention_math.h"
+#include "runner/mpi_env.h"
 
 namespace ldmg::cli {
 
@@ -34,6 +35,13 @@ bool parse_options(int argc, char** argv, const std::string& usage, const po::op
     LDMG_FAIL("{}: {} (see 'ldmground {} --help')", argv[0], e.what(), argv[0]);
   }
   return true;
+}
+
+void apply_rank_options(const runner::MpiEnv& env, const po::variables_map& vm) {
+  if (env.size() > 1) log::set_prefix(env.label());
+  if (env.rank() != 0) log::set_stderr_level(log::Level::warn);  // rank 0 speaks; the others log to files
+  apply_common_options(vm);
+  if (vm["threads"].as<int>() == 0) set_compute_threads(env.cpu_threads());
 }
 
 void apply_common_options(const po::variables_map& vm) {

@@ -22,3 +22,17 @@ bool parse_options(int argc, char** argv, const std::string& usage, const po::op
 void apply_common_options(const po::variables_map& vm);
 
 }  // namespace ldmg::cli
+
+namespace ldmg::runner {
+class MpiEnv;
+}
+
+namespace ldmg::cli {
+
+// apply_common_options() for one rank of an MPI command (sweep, analyze,
+// search): log lines carry the rank's label when there are several, only
+// rank 0 logs below warn on stderr, and --threads 0 means this rank's share
+// of the node's cores.
+void apply_rank_options(const runner::MpiEnv& env, const po::variables_map& vm);
+
+}  // namespace ldmg::cli

@@ -124,8 +124,8 @@ double measure_flops(const std::function<void()>& fn) {
   return g_flops;
 }
 
-double matmul_peak_gflops(int n) {
-  const at::Tensor a = at::randn({n, n}), b = at::randn({n, n});
+double matmul_peak_gflops(int n, at::ScalarType dtype) {
+  const at::Tensor a = at::randn({n, n}).to(dtype), b = at::randn({n, n}).to(dtype);
   (void)at::mm(a, b);  // warm-up
   double best = 1e30;
   for (int r = 0; r < 3; ++r) {
@@ -200,9 +200,10 @@ BenchResult run_benchmark(const BenchOptions& o) {
 
   // The U-Net in the precision under test; inputs cast in, outputs back to float32.
   const auto unet_dtype = model::scalar_type(o.precision);
+  at::ScalarType current_dtype = at::kFloat;  // the U-Net's until it is converted
   auto forward = [&](const at::Tensor& x, const at::Tensor& t, const at::Tensor& ctx, model::AttentionObserver* obs,
                      int stop) {
-    at::Tensor out = m.unet->forward(x.to(unet_dtype), t, ctx.to(unet_dtype), obs, stop);
+    at::Tensor out = m.unet->forward(x.to(current_dtype), t, ctx.to(current_dtype), obs, stop);
     return out.defined() ? out.to(at::kFloat) : out;
   };
 
@@ -220,15 +221,20 @@ BenchResult run_benchmark(const BenchOptions& o) {
     req.mode = diffusion::InversionMode::fast;
     BenchSink sink(1);
     at::Tensor last;
+    const auto t0 = Clock::now();
     diffusion::run_inversion(forward, step, req, sink, [&](int, const at::Tensor& z) { last = z; });
+    const double seconds = seconds_since(t0);
     const at::Tensor h = sink.map(0);
-    return std::make_pair((h - h.min()) / (h.max() - h.min()), last);
+    return std::make_tuple((h - h.min()) / (h.max() - h.min()), last, seconds);
   };
   if (o.precision != model::Precision::fp32) {
     log::info("bench: fast x1 at T={} in fp32, the reference for {}", o.T, model::to_string(o.precision));
-    const auto [h32, z32] = error_run();
+    const auto [h32, z32, s32] = error_run();
     m.unet->to(unet_dtype);
-    const auto [h16, z16] = error_run();
+    current_dtype = unet_dtype;
+    const auto [h16, z16, s16] = error_run();
+    res.precision_error.fp32_seconds = s32;
+    res.precision_error.seconds = s16;
     res.precision_error.heatmap_max_abs = (h16 - h32).abs().max().item<double>();
     res.precision_error.heatmap_mean_abs = (h16 - h32).abs().mean().item<double>();
     res.precision_error.latent_rel_l2 = ((z16 - z32).norm() / z32.norm()).item<double>();
@@ -246,7 +252,7 @@ BenchResult run_benchmark(const BenchOptions& o) {
       (void)forward(x, t, ctx, nullptr, -1);
     res.seconds_per_call = seconds_since(t0);
   }
-  if (o.peak_matmul_n > 0) res.peak_gflops = matmul_peak_gflops(o.peak_matmul_n);
+  if (o.peak_matmul_n > 0) res.peak_gflops = matmul_peak_gflops(o.peak_matmul_n, unet_dtype);
 
   auto request_for = [&](const diffusion::InversionSchedule& s, std::pair<int, int> window, int prompts,
                          diffusion::InversionMode mode) {
@@ -376,14 +382,16 @@ std::string BenchResult::report() const {
     s << fmt::format("FLOPs per batch-2 U-Net call (matmul+conv): {:.1f} GFLOP in {:.2f} s = {:.1f} GFLOP/s", flops_per_call / 1e9,
                      seconds_per_call, flops_per_call / 1e9 / seconds_per_call);
   if (peak_gflops > 0)
-    s << fmt::format("; sgemm peak (at::mm {}^2) {:.1f} GFLOP/s ({:.0f}% of peak)", o.peak_matmul_n, peak_gflops,
+    s << fmt::format("; {} matmul peak (at::mm {}^2) {:.1f} GFLOP/s ({:.0f}% of peak)",
+                     o.precision == model::Precision::fp32 ? "sgemm" : model::to_string(o.precision), o.peak_matmul_n, peak_gflops,
                      flops_per_call > 0 ? 100.0 * flops_per_call / 1e9 / seconds_per_call / peak_gflops : 0.0);
   s << "\n";
   if (o.precision != model::Precision::fp32)
     s << fmt::format("{} vs fp32 (fast, 1 prompt, T={}, layers {}): normalised heatmap max |d| {:.2e}, mean |d| "
-                     "{:.2e}; last latent relative L2 error {:.2e}\n",
+                     "{:.2e}; last latent relative L2 error {:.2e}; time {:.1f} s vs {:.1f} s in fp32 ({:.2f}x)\n",
                      model::to_string(o.precision), o.T, fmt::join(o.layers, ","), precision_error.heatmap_max_abs,
-                     precision_error.heatmap_mean_abs, precision_error.latent_rel_l2);
+                     precision_error.heatmap_mean_abs, precision_error.latent_rel_l2, precision_error.seconds,
+                     precision_error.fp32_seconds, precision_error.fp32_seconds / std::max(1e-9, precision_error.seconds));
   auto speedup = [&](int prompts, bool cpu) -> double {
     double faithful = 0, fast = 0;
     for (const auto& r : rows) {

@@ -47,6 +47,8 @@ struct PrecisionError {
   double heatmap_max_abs = 0;   // min-max normalised averaged heatmap, max |a - b|
   double heatmap_mean_abs = 0;  // its mean |a - b|
   double latent_rel_l2 = 0;     // ||z_b - z_a|| / ||z_a|| of the last inverted latent
+  double fp32_seconds = 0;      // the two runs' wall time, back to back in one process
+  double seconds = 0;
 };
 
 // Kind of a U-Net call: (batch rows, stop_after_attn2 or -1).
@@ -75,7 +77,7 @@ struct BenchResult {
   double unet_params = 0;
   double flops_per_call = 0;       // one full batch-2 U-Net forward
   double seconds_per_call = 0;     // its time
-  double peak_gflops = 0;          // measured at::mm sgemm
+  double peak_gflops = 0;          // measured at::mm in the precision under test
   int threads = 0;
   std::vector<BenchRow> rows;
   PrecisionError precision_error;  // set when options.precision != fp32

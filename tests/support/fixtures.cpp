@@ -5,9 +5,20 @@
 #include <mutex>
 #include <vector>
 
+#include "core/check.h"
+
 namespace fs = std::filesystem;
 
 namespace ldmg::test {
+
+void expect_error_mentions(const std::function<void()>& fn, const std::vector<std::string>& parts) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error; expected ldmg::Error mentioning '" << (parts.empty() ? "" : parts.front()) << "'";
+  } catch (const Error& e) {
+    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what() << "\n  lacks: " << p;
+  }
+}
 
 std::string shared_dir() {
   if (const char* env = std::getenv("LDMG_SHARED_DIR"); env && fs::is_directory(env)) return env;

@@ -2,9 +2,14 @@
 // Locating ../shared/fixtures; tests that need it skip with a clear message.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace ldmg::test {
+
+// Expects `fn` to throw ldmg::Error whose message contains every one of `parts`.
+void expect_error_mentions(const std::function<void()>& fn, const std::vector<std::string>& parts);
 
 // The shared/ folder: $LDMG_SHARED_DIR, else ../shared beside the repo.
 // Empty if it does not exist.

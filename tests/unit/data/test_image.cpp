@@ -84,14 +84,7 @@ std::string write_jpeg(int w, int h, const std::vector<uint8_t>& gray, bool prog
   return out;
 }
 
-void expect_error_mentions(const std::function<void()>& fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected ldmg::Error";
-  } catch (const Error& e) {
-    for (const auto& p : parts) EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what() << "\n  lacks: " << p;
-  }
-}
+using test::expect_error_mentions;
 
 }  // namespace
 

@@ -107,15 +107,6 @@ TEST(FileBytes, AtomicWriteReplacesWholeFile) {
 }
 
 namespace {
-void expect_error_in(const std::function<void()>& f, const std::vector<std::string>& needles) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one mentioning '" << needles.front() << "'";
-  } catch (const Error& e) {
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what();
-  }
-}
-
 // Resident bytes of this process (file-backed pages included, as in ru_maxrss).
 std::size_t resident_bytes() {
   std::ifstream statm("/proc/self/statm");
@@ -152,11 +143,11 @@ TEST(ByteStore, MappedFileReadsTheSameBytesAndReleasesItsPages) {
 
 TEST(ByteStore, ErrorsNameThePath) {
   const std::string dir = test::temp_dir("io");
-  expect_error_in([&] { ByteStore::map_file(dir + "/absent.safetensors"); }, {"file not found", "absent.safetensors"});
-  expect_error_in([&] { ByteStore::map_file(dir); }, {"is a directory"});
+  test::expect_error_mentions([&] { ByteStore::map_file(dir + "/absent.safetensors"); }, {"file not found", "absent.safetensors"});
+  test::expect_error_mentions([&] { ByteStore::map_file(dir); }, {"is a directory"});
   write_file_atomic(dir + "/empty.bin", "");
   EXPECT_TRUE(ByteStore::map_file(dir + "/empty.bin").empty());
-  expect_error_in([&] { read_safetensors(dir + "/empty.bin"); }, {"empty.bin", "not a safetensors file"});
+  test::expect_error_mentions([&] { read_safetensors(dir + "/empty.bin"); }, {"empty.bin", "not a safetensors file"});
   const ByteStore s(std::string("abc"));
   s.release(0, 3);  // a buffer keeps its bytes
   EXPECT_EQ(s.view(), "abc");
