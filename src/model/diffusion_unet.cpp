@@ -106,8 +106,11 @@ std::vector<Attn2LayerInfo> DiffusionUNetImpl::attn2_layers(std::int64_t latent_
   return out;
 }
 
-at::Tensor DiffusionUNetImpl::forward(const at::Tensor& x, const at::Tensor& timesteps_in, const at::Tensor& context,
-                                      AttentionObserver* observer, int stop_after_attn2) {
+at::Tensor DiffusionUNetImpl::forward(const at::Tensor& x_in, const at::Tensor& timesteps_in,
+                                      const at::Tensor& context_in, AttentionObserver* observer, int stop_after_attn2) {
+  const auto dtype = conv_in_->conv()->weight.scalar_type();
+  const at::Tensor x = x_in.to(dtype);
+  const at::Tensor context = context_in.defined() ? context_in.to(dtype) : context_in;
   const auto& c = config_;
   LDMG_CHECK(x.dim() == 4 && x.size(1) == c.in_channels, "U-Net input must be [B, {}, h, w], got {}", c.in_channels,
              c10::str(x.sizes()));
@@ -154,7 +157,7 @@ at::Tensor DiffusionUNetImpl::forward(const at::Tensor& x, const at::Tensor& tim
   }
   LDMG_ASSERT(skips.empty(), "{} U-Net skips left over", skips.size());
   // 5. out
-  return out_conv_->forward(at::silu(out_norm_->forward(h)));  // [B, out_channels, h, w]
+  return out_conv_->forward(at::silu(out_norm_->forward(h))).to(x_in.scalar_type());  // [B, out_channels, h, w]
 }
 
 namespace {

@@ -37,7 +37,9 @@ class DiffusionUNetImpl : public torch::nn::Module {
 
   // x [B, C, h, w]; timesteps [1] or [B] (int64; a 0-d tensor is taken as [1]);
   // context [B, S, cross_attention_dim] (undefined for an unconditioned model).
-  // Returns [B, out_channels, h, w]. Layers the observer wants use explicit
+  // Returns [B, out_channels, h, w] in x's dtype: x and context are cast to
+  // the weights' dtype (a bf16/fp16 U-Net, model/precision.h) and the output
+  // back, so callers keep float32 latents whatever the U-Net computes in. Layers the observer wants use explicit
   // probabilities (reported via on_attention), all other attention the fused
   // kernel. If stop_after_attn2 >= 0, returns an UNDEFINED tensor right after
   // the transformer block holding that attn2 layer has run: everything the

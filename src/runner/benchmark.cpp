@@ -198,14 +198,10 @@ BenchResult run_benchmark(const BenchOptions& o) {
     return diffusion::inverse_step(z, v, s, prediction);
   };
 
-  // The U-Net in the precision under test; inputs cast in, outputs back to float32.
+  // The U-Net casts its float32 inputs to its weights' dtype and back.
   const auto unet_dtype = model::scalar_type(o.precision);
-  at::ScalarType current_dtype = at::kFloat;  // the U-Net's until it is converted
   auto forward = [&](const at::Tensor& x, const at::Tensor& t, const at::Tensor& ctx, model::AttentionObserver* obs,
-                     int stop) {
-    at::Tensor out = m.unet->forward(x.to(current_dtype), t, ctx.to(current_dtype), obs, stop);
-    return out.defined() ? out.to(at::kFloat) : out;
-  };
+                     int stop) { return m.unet->forward(x, t, ctx, obs, stop); };
 
   // Error against fp32: the fast 1-prompt inversion at T in fp32, then in
   // the precision under test, on the same weights and inputs.
@@ -231,7 +227,6 @@ BenchResult run_benchmark(const BenchOptions& o) {
     log::info("bench: fast x1 at T={} in fp32, the reference for {}", o.T, model::to_string(o.precision));
     const auto [h32, z32, s32] = error_run();
     m.unet->to(unet_dtype);
-    current_dtype = unet_dtype;
     const auto [h16, z16, s16] = error_run();
     res.precision_error.fp32_seconds = s32;
     res.precision_error.seconds = s16;

@@ -157,13 +157,8 @@ ImageGrounding ground_image(ModelBundle& models, const at::Tensor& image512, con
   req.capture_end = end;
   req.mode = options.mode;
   const auto prediction = diffusion::parse_prediction_type(model::to_string(models.scheduler.prediction_type));
-  // The U-Net runs in its own precision; the inversion around it stays float32.
-  const auto unet_dtype = model::scalar_type(models.unet_precision);
   auto unet = [&](const at::Tensor& x, const at::Tensor& t, const at::Tensor& ctx, model::AttentionObserver* obs,
-                  int stop) {
-    at::Tensor out = models.unet->forward(x.to(unet_dtype), t.to(dev), ctx.to(unet_dtype), obs, stop);
-    return out.defined() ? out.to(at::kFloat) : out;
-  };
+                  int stop) { return models.unet->forward(x, t.to(dev), ctx, obs, stop); };
   auto step = [&](const at::Tensor& z, const at::Tensor& v, const diffusion::ScheduleStep& s) {
     return diffusion::inverse_step(z, v, s, prediction);
   };
