@@ -111,7 +111,7 @@ ALL_LAYERS = ",".join(map(str, range(11)))
 
 
 def describe_part(part):
-    """One '_'-separated part of a config name (runner::HeatmapConfig::name) in words."""
+    """One '_'-separated part of a config name (pipeline::HeatmapConfig::name) in words."""
     if part in ("otsu", "nootsu"):
         return "Otsu" if part == "otsu" else "no Otsu"
     if part in ("code", "paper"):

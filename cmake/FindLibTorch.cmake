@@ -8,7 +8,9 @@
 # CPU-only program needs just libtorch_cpu and libc10. Targets:
 #   LibTorch::cpu   libtorch_cpu + libc10, include dirs (without the bundled fmt,
 #                   so that our fmt is the system one)
-#   LibTorch::cuda  adds libtorch_cuda + libc10_cuda (only if present)
+#   LibTorch::cuda  adds libtorch_cuda + libc10_cuda (only if present and every
+#                   library they need is found), linked --no-as-needed
+#                   with the CUDA-side library folders on the run path
 # Variables: LibTorch_FOUND, LibTorch_VERSION, LibTorch_ROOT, LibTorch_HAS_CUDA
 # (libtorch_cuda and all its runtime libraries found), LibTorch_CUDA_MISSING.
 
@@ -52,14 +54,27 @@ if(LibTorch_ROOT)
   if(LibTorch_TORCH_CUDA)
     file(GLOB _nv_dirs "${LibTorch_ROOT}/../nvidia/*/lib" "${LibTorch_ROOT}/../nvidia/cu*/lib")
     set(LibTorch_CUDA_DEPS_FOUND TRUE)
-    foreach(_dep cudnn cusparseLt cufile cublas nccl)
-      find_library(LibTorch_DEP_${_dep} NAMES ${_dep} lib${_dep}.so.0 lib${_dep}.so.9 lib${_dep}.so.2 lib${_dep}.so.13
+    set(LibTorch_CUDA_LIBRARY_DIRS)
+    # nvshmem_host: libtorch_nvshmem (a NEEDED of libtorch_cuda) links it.
+    foreach(_dep cudnn cusparseLt cufile cublas nccl nvshmem_host)
+      find_library(LibTorch_DEP_${_dep}
+        NAMES ${_dep} lib${_dep}.so.0 lib${_dep}.so.9 lib${_dep}.so.2 lib${_dep}.so.13 lib${_dep}.so.3 NAMES_PER_DIR
         HINTS ${_nv_dirs} ENV CUDA_HOME /usr/local/cuda PATH_SUFFIXES lib64 lib)
       if(NOT LibTorch_DEP_${_dep})
         set(LibTorch_CUDA_DEPS_FOUND FALSE)
         list(APPEND LibTorch_CUDA_MISSING ${_dep})
+      else()
+        get_filename_component(_dep_dir "${LibTorch_DEP_${_dep}}" DIRECTORY)
+        list(APPEND LibTorch_CUDA_LIBRARY_DIRS "${_dep_dir}")
       endif()
     endforeach()
+    list(REMOVE_DUPLICATES LibTorch_CUDA_LIBRARY_DIRS)
+    # The wheels' folders first: the toolkit's older libnccl.so.2 must not
+    # shadow the NCCL that libtorch_cuda was built against (one soname, one copy).
+    set(_wheel_dirs ${LibTorch_CUDA_LIBRARY_DIRS})
+    list(FILTER _wheel_dirs INCLUDE REGEX "/nvidia/")
+    list(REMOVE_ITEM LibTorch_CUDA_LIBRARY_DIRS ${_wheel_dirs})
+    list(PREPEND LibTorch_CUDA_LIBRARY_DIRS ${_wheel_dirs})
   endif()
 endif()
 
@@ -90,6 +105,10 @@ if(LibTorch_FOUND AND NOT TARGET LibTorch::cpu)
     INTERFACE_INCLUDE_DIRECTORIES "${_shim};${LibTorch_ROOT}/include/torch/csrc/api/include"
     INTERFACE_LINK_LIBRARIES "${LibTorch_TORCH_CPU};${LibTorch_C10}")
   set(_rpath "${LibTorch_ROOT}/lib")
+  if(LibTorch_TORCH_CUDA AND LibTorch_C10_CUDA AND LibTorch_CUDA_DEPS_FOUND)
+    list(JOIN LibTorch_CUDA_LIBRARY_DIRS ":" _cuda_rpath)
+    set(_rpath "${_rpath}:${_cuda_rpath}")
+  endif()
   if(LibTorch_CUDART_DIR)
     set(_rpath "${_rpath}:${LibTorch_CUDART_DIR}")
     set_property(TARGET LibTorch::cpu APPEND PROPERTY INTERFACE_LINK_OPTIONS "LINKER:-rpath-link,${LibTorch_CUDART_DIR}")
@@ -106,5 +125,10 @@ if(LibTorch_FOUND AND NOT TARGET LibTorch::cpu)
     # --no-as-needed: torch_cuda registers its kernels from static initialisers.
     set_target_properties(LibTorch::cuda PROPERTIES
       INTERFACE_LINK_LIBRARIES "LibTorch::cpu;-Wl,--no-as-needed;${LibTorch_TORCH_CUDA};${LibTorch_C10_CUDA};-Wl,--as-needed")
+    # The CUDA-side library folders (wheels first, then the toolkit) are on
+    # LibTorch::cpu's run path above, so the binary starts without
+    # LD_LIBRARY_PATH; a GPU host's own copies win when LD_LIBRARY_PATH names
+    # them (scripts/gpu/).
+    set_property(TARGET LibTorch::cuda APPEND PROPERTY INTERFACE_LINK_OPTIONS "LINKER:-rpath-link,${_cuda_rpath}")
   endif()
 endif()

@@ -23,3 +23,13 @@ function(ldmg_use_torch_pch target)
   endif()
   target_precompile_headers(${target} REUSE_FROM ldmg_torch_pch)
 endfunction()
+
+# Links LibTorch's CUDA part into a program that runs models (the CLI, the
+# gpu tests) when this is a CUDA build: --no-as-needed, so that libtorch_cuda's
+# kernels register and torch::cuda::is_available() can be true.
+function(ldmg_link_device_runtime target)
+  if(LDMG_HAVE_CUDA)
+    target_link_libraries(${target} PRIVATE LibTorch::cuda)
+  endif()
+  target_compile_definitions(${target} PRIVATE ${LDMG_CUDA_DEFINITIONS})
+endfunction()

@@ -46,6 +46,33 @@ if [ "$have_torch" != "$TORCH_VERSION" ]; then
   echo "[bootstrap] installing torch==$TORCH_VERSION (LibTorch) into $VENV"
   "$VENV/bin/python" -m pip install -q --no-deps "torch==$TORCH_VERSION"
 fi
+# LibTorch's CUDA part (libtorch_cuda) also needs cuSPARSELt, cuFile, NVSHMEM
+# and a newer NCCL than the CUDA toolkit's: their wheels (libraries, ~550 MB)
+# make every build here a CUDA build (LDMG_WITH_CUDA=AUTO), so that CI links
+# and checks what a GPU node runs. LDMG_CPU_ONLY=1 skips them (CPU-only build).
+if [ "${LDMG_CPU_ONLY:-0}" != 1 ] && [ -d /usr/local/cuda/lib64 ]; then
+  # The versions the torch wheel itself pins (its Requires-Dist), so that a
+  # different LDMG_TORCH_VERSION brings matching ones; cuFile only has to link.
+  # Prints the pins not installed at their version.
+  mapfile -t cuda_wheels < <("$VENV/bin/python" - <<'PY'
+import importlib.metadata as m
+pins = [r.split(";")[0].replace(" ", "") for r in m.requires("torch") or []]
+pins = [p for p in pins if p.startswith(("nvidia-cusparselt", "nvidia-nvshmem", "nvidia-nccl"))]
+for pin in pins + ["nvidia-cufile==1.15.1.6"]:
+    name, _, version = pin.partition("==")
+    try:
+        if m.version(name) == version:
+            continue
+    except m.PackageNotFoundError:
+        pass
+    print(pin)
+PY
+)
+  if ((${#cuda_wheels[@]})); then
+    echo "[bootstrap] installing LibTorch's CUDA-side libraries: ${cuda_wheels[*]}"
+    "$VENV/bin/python" -m pip install -q --no-deps "${cuda_wheels[@]}"
+  fi
+fi
 # numpy/h5py: used by tests that read our HDF5/NPY outputs from Python;
 # matplotlib: the analysis/ figures (Agg backend, no display needed).
 if ! "$VENV/bin/python" -c 'import numpy, h5py, matplotlib' 2>/dev/null; then

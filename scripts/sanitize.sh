@@ -6,7 +6,7 @@
 #   asan  an ASan + UBSan build (preset asan, build-asan/) of the unit tests
 #         of the modules whose sources compile without LibTorch's headers
 #         (core, io, metrics, viz) plus data (image decoders, CSV), then a
-#         run of them. The rest (text, model, runner...) would rebuild
+#         run of them. The rest (text, model, pipeline...) would rebuild
 #         LibTorch-heavy code for ~30 min on 2 cores without new coverage of
 #         untrusted input; their parsers are covered by the fuzz targets.
 # usage: scripts/sanitize.sh [fuzz] [asan]   (default: both)

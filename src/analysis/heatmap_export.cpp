@@ -10,15 +10,15 @@
 #include <filesystem>
 
 #include "analysis/search_space.h"
+#include "cache/attention_cache_reader.h"
+#include "cache/cached_heatmap.h"
 #include "core/check.h"
 #include "core/sha256.h"
 #include "data/box_survival.h"
 #include "data/image.h"
 #include "grounding/back_to_original.h"
 #include "io/hdf5_file.h"
-#include "runner/attention_cache_reader.h"
-#include "runner/cached_heatmap.h"
-#include "runner/pair_scoring.h"
+#include "pipeline/pair_scoring.h"
 
 namespace ldmg::analysis {
 
@@ -29,7 +29,7 @@ namespace {
 // The pair's image as the sweep read it: the plan's resolved path, else the
 // job's images root + the CSV path (here or beside the run folder); its bytes
 // must be the ones the sweep hashed.
-std::string image_file(const RunInputs& run, const runner::SweepUnit& u) {
+std::string image_file(const RunInputs& run, const sweep::SweepUnit& u) {
   std::vector<std::string> candidates = {u.image_path};
   const std::string root = run.job().get_or("images", "");
   if (!root.empty()) {
@@ -72,7 +72,7 @@ std::vector<int> parse_pair_list(const std::string& text, const std::string& wha
 }
 
 std::vector<std::string> write_pair_heatmaps(const std::string& out_dir, const RunInputs& run, const std::vector<int>& Ts,
-                                             const std::vector<runner::HeatmapConfig>& configs,
+                                             const std::vector<pipeline::HeatmapConfig>& configs,
                                              const std::vector<int>& pairs, const nlohmann::json& provenance) {
   std::vector<std::string> written;
   for (int T : Ts) {
@@ -100,19 +100,19 @@ std::vector<std::string> write_pair_heatmaps(const std::string& out_dir, const R
       file.set_ints_attr("pairs", order);
       file.set_string_attr("provenance", provenance.dump());
       for (const PairSource& s : chosen) {
-        const runner::SweepUnit& u = run.plan().units.at(static_cast<std::size_t>(s.unit));
+        const sweep::SweepUnit& u = run.plan().units.at(static_cast<std::size_t>(s.unit));
         const data::Pair& p = run.dataset()[static_cast<std::size_t>(s.pair)];
-        const runner::AttentionCacheReader reader(run.cache_file(s.unit));
-        const runner::CachedPrompt& cp = reader.spec().prompts.at(static_cast<std::size_t>(s.prompt));
+        const cache::AttentionCacheReader reader(run.cache_file(s.unit));
+        const cache::CachedPrompt& cp = reader.spec().prompts.at(static_cast<std::size_t>(s.prompt));
         LDMG_CHECK(cp.pair_index == s.pair, "{}: prompt {} is pair {}, the unit's rows say pair {}", reader.path(),
                    s.prompt, cp.pair_index, s.pair);
         const int W = static_cast<int>(cp.image_width), H = static_cast<int>(cp.image_height);
         // analyze's exact path (offline_analysis.cpp score_unit), one pair.
-        const runner::CachedPromptMaps maps(reader, s.prompt);
+        const cache::CachedPromptMaps maps(reader, s.prompt);
         const grounding::TokenSlice tokens = offline_tokens(cfg, cp.token_ids, run, run.class_name(p));
-        const runner::ConfigHeatmap h = maps.heatmap(cfg, tokens);
+        const pipeline::ConfigHeatmap h = maps.heatmap(cfg, tokens);
         const data::SurvivedBoxes surv = data::survive_boxes(p.boxes, p.csv_width, p.csv_height, 512, run.survival());
-        const metrics::PairMetrics m = runner::score_heatmap(h.post.final, surv.original, W, H);
+        const metrics::PairMetrics m = pipeline::score_heatmap(h.post.final, surv.original, W, H);
         const at::Tensor final512 = h.post.final.to(at::kFloat).contiguous();                               // [512, 512]
         const at::Tensor orig = grounding::back_to_original(final512, W, H).to(at::kFloat).contiguous();  // [H, W]
 

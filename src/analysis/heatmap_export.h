@@ -1,6 +1,6 @@
 #pragma once
 // `analyze --heatmaps PAIRS`: what a Fig. 3-style figure of chosen pairs
-// needs, computed by analyze's exact path (runner::CachedPromptMaps, the
+// needs, computed by analyze's exact path (cache::CachedPromptMaps, the
 // online code and order), so that plotting (analysis/plot_overlays.py) only
 // draws. One file per T and config, OUT/T<T>/<config>/heatmaps.h5:
 //
@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "analysis/run_inputs.h"
-#include "runner/heatmap_config.h"
+#include "pipeline/heatmap_config.h"
 
 namespace ldmg::analysis {
 
@@ -38,7 +38,7 @@ std::vector<int> parse_pair_list(const std::string& text, const std::string& wha
 // and naming the image when it cannot be read or its size differs from the
 // cache's.
 std::vector<std::string> write_pair_heatmaps(const std::string& out_dir, const RunInputs& run, const std::vector<int>& Ts,
-                                             const std::vector<runner::HeatmapConfig>& configs,
+                                             const std::vector<pipeline::HeatmapConfig>& configs,
                                              const std::vector<int>& pairs, const nlohmann::json& provenance);
 
 }  // namespace ldmg::analysis

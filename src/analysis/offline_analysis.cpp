@@ -10,16 +10,16 @@
 
 #include "analysis/scoring_grid.h"
 #include "analysis/window_prefix.h"
+#include "cache/attention_cache_reader.h"
+#include "cache/cached_heatmap.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "data/box_survival.h"
 #include "grounding/postprocess.h"
-#include "runner/attention_cache_reader.h"
-#include "runner/cached_heatmap.h"
-#include "runner/image_scoring.h"
-#include "runner/mpi_env.h"
-#include "runner/pair_scoring.h"
+#include "pipeline/image_scoring.h"
+#include "pipeline/pair_scoring.h"
+#include "sweep/mpi_env.h"
 
 namespace ldmg::analysis {
 
@@ -39,7 +39,7 @@ void put(std::vector<double>& v, std::size_t base, const metrics::PairMetrics& m
 
 // One unit's grounded pairs x every config, into table.values.
 void score_unit(const RunInputs& run, const AnalysisOptions& o, ScoreTable& table, const std::vector<std::size_t>& srcs) {
-  const runner::AttentionCacheReader reader(run.cache_file(table.sources[srcs.front()].unit));
+  const cache::AttentionCacheReader reader(run.cache_file(table.sources[srcs.front()].unit));
   const auto& spec = reader.spec();
   const int n_steps = static_cast<int>(spec.timesteps.size());
   std::set<int> layer_union;
@@ -57,11 +57,11 @@ void score_unit(const RunInputs& run, const AnalysisOptions& o, ScoreTable& tabl
                data::to_string(run.survival()));
     const int W = static_cast<int>(cp.image_width), H = static_cast<int>(cp.image_height);
     if (!o.fast) {
-      const runner::CachedPromptMaps maps(reader, s.prompt);
+      const cache::CachedPromptMaps maps(reader, s.prompt);
       for (std::size_t c = 0; c < o.configs.size(); ++c) {
         const auto tokens = offline_tokens(o.configs[c], cp.token_ids, run, run.class_name(p));
-        const runner::ConfigHeatmap h = maps.heatmap(o.configs[c], tokens);
-        const auto m = runner::score_heatmap(h.post.final, surv.original, W, H);
+        const pipeline::ConfigHeatmap h = maps.heatmap(o.configs[c], tokens);
+        const auto m = pipeline::score_heatmap(h.post.final, surv.original, W, H);
         put(table.values, (c * n_src + si) * kNumFields, m, h.post.threshold, h.post.otsu_margin, tokens.empty());
       }
       continue;
@@ -90,8 +90,8 @@ void score_unit(const RunInputs& run, const AnalysisOptions& o, ScoreTable& tabl
 
 }  // namespace
 
-std::vector<runner::PairRow> ScoreTable::rows(std::size_t config, const data::MsCxrDataset& dataset) const {
-  std::vector<runner::PairRow> out;
+std::vector<pipeline::PairRow> ScoreTable::rows(std::size_t config, const data::MsCxrDataset& dataset) const {
+  std::vector<pipeline::PairRow> out;
   for (std::size_t i = 0; i < sources.size(); ++i) {
     const PairSource& s = sources[i];
     if (s.prompt < 0) {
@@ -99,7 +99,7 @@ std::vector<runner::PairRow> ScoreTable::rows(std::size_t config, const data::Ms
       continue;
     }
     const data::Pair& p = dataset[static_cast<std::size_t>(s.pair)];
-    runner::PairRow r = runner::base_row(p);
+    pipeline::PairRow r = pipeline::base_row(p);
     r.metrics.category = p.category;
     r.metrics.abs_cnr = at(config, i, kAbsCnr);
     r.metrics.cnr = at(config, i, kCnr);
@@ -113,13 +113,13 @@ std::vector<runner::PairRow> ScoreTable::rows(std::size_t config, const data::Ms
   return out;
 }
 
-std::vector<ScoreTable> analyze_run(const RunInputs& run, const AnalysisOptions& o, const runner::MpiEnv* env) {
+std::vector<ScoreTable> analyze_run(const RunInputs& run, const AnalysisOptions& o, const sweep::MpiEnv* env) {
   LDMG_CHECK(!o.configs.empty(), "analyze: no heatmap config");
   const int rank = env ? env->rank() : 0, size = env ? env->size() : 1;
   std::vector<int> Ts = o.Ts.empty() ? run.plan().Ts : o.Ts;
-  std::unique_ptr<runner::SumReducer> reducer;
+  std::unique_ptr<sweep::SumReducer> reducer;
   if (env && size > 1) {
-    reducer = runner::make_sum_reducer(*env, o.reduce);
+    reducer = sweep::make_sum_reducer(*env, o.reduce);
     log::info("analyze: scores reduced with {}", reducer->name());
   }
   std::vector<ScoreTable> out;
@@ -163,8 +163,8 @@ std::vector<ScoreTable> analyze_run(const RunInputs& run, const AnalysisOptions&
   return out;
 }
 
-runner::ReportOptions report_options(const RunInputs& run) {
-  runner::ReportOptions ro;
+pipeline::ReportOptions report_options(const RunInputs& run) {
+  pipeline::ReportOptions ro;
   ro.bootstrap.resamples = std::stoi(run.job().get_or("bootstrap", "1000"));
   ro.bootstrap.seed = std::stoull(run.job().get_or("seed", "0"));
   return ro;
@@ -176,12 +176,12 @@ std::vector<std::string> write_analysis_reports(const std::string& out_dir, cons
   for (const auto& t : tables)
     for (std::size_t c = 0; c < t.configs.size(); ++c) {
       const std::string dir = fmt::format("{}/T{}/{}", out_dir, t.T, t.configs[c].name());
-      runner::ReportOptions ro = report_options(run);
+      pipeline::ReportOptions ro = report_options(run);
       ro.title = fmt::format("ldmground analyze, T={}, {}", t.T, t.configs[c].name());
       nlohmann::json pj = provenance;
       pj["T"] = t.T;
       pj["heatmap_config"] = t.configs[c].name();
-      runner::write_evaluation_report(dir, t.rows(c, run.dataset()), run.dataset().categories(), ro, pj);
+      pipeline::write_evaluation_report(dir, t.rows(c, run.dataset()), run.dataset().categories(), ro, pj);
       dirs.push_back(dir);
     }
   return dirs;

@@ -117,8 +117,8 @@ PaperTables paper_tables(const std::vector<ScoreTable>& tables, const data::MsCx
       const std::string window = cfg.window_begin ? fmt::format("{}:{}", *cfg.window_begin, *cfg.window_end)
                                                   : fmt::format("paper ({}:{})", t.T / 2 - 10 * t.T / 100,
                                                                 t.T / 2 + 10 * t.T / 100);
-      const std::string tokens = cfg.tokens == runner::TokenMode::all         ? "all"
-                                 : cfg.tokens == runner::TokenMode::pathology ? "pathology"
+      const std::string tokens = cfg.tokens == pipeline::TokenMode::all         ? "all"
+                                 : cfg.tokens == pipeline::TokenMode::pathology ? "pathology"
                                                                               : fmt::format("{}:{}", cfg.token_begin,
                                                                                             cfg.token_end);
       const Block b = block(scored(t, c, ds, all), ds);
@@ -148,9 +148,9 @@ PaperTables paper_tables(const std::vector<ScoreTable>& tables, const data::MsCx
   bool any = false;
   for (const auto& t : tables)
     for (std::size_t p = 0; p < t.configs.size(); ++p) {
-      if (t.configs[p].tokens != runner::TokenMode::pathology) continue;
-      runner::HeatmapConfig twin = t.configs[p];
-      twin.tokens = runner::TokenMode::all;
+      if (t.configs[p].tokens != pipeline::TokenMode::pathology) continue;
+      pipeline::HeatmapConfig twin = t.configs[p];
+      twin.tokens = pipeline::TokenMode::all;
       for (std::size_t a = 0; a < t.configs.size(); ++a) {
         if (t.configs[a].name() != twin.name()) continue;
         any = true;

@@ -2,12 +2,12 @@
 
 #include <filesystem>
 
+#include "cache/attention_cache_format.h"
 #include "core/check.h"
 #include "io/file_bytes.h"
-#include "runner/attention_cache_format.h"
-#include "runner/image_scoring.h"
-#include "runner/model_bundle.h"
-#include "runner/unit_result.h"
+#include "pipeline/image_scoring.h"
+#include "pipeline/model_bundle.h"
+#include "sweep/unit_result.h"
 
 namespace ldmg::analysis {
 
@@ -31,10 +31,10 @@ std::string job_path(const JobIni& job, const std::string& key, const std::strin
 RunInputs::RunInputs(const std::string& run_dir)
     : run_dir_(fs::absolute(run_dir).lexically_normal().string()),
       job_(JobIni::read(run_dir_ + "/job.ini")) {
-  const std::string pp = runner::plan_path(run_dir_);
+  const std::string pp = sweep::plan_path(run_dir_);
   LDMG_CHECK(fs::exists(pp), "'{}' is not a sweep run folder: no plan.json", run_dir_);
-  plan_ = runner::plan_from_json(nlohmann::json::parse(io::read_file_bytes(pp)), pp);
-  ledger_ = runner::read_ledgers(run_dir_);
+  plan_ = sweep::plan_from_json(nlohmann::json::parse(io::read_file_bytes(pp)), pp);
+  ledger_ = sweep::read_ledgers(run_dir_);
   for (const auto& u : plan_.units)
     LDMG_CHECK(ledger_.status(u.id).has_value(), "unit {} (T={}, '{}') is not recorded in {}/ledger: finish the sweep "
                "first (ldmground sweep --job {}/job.ini)", u.id, u.T, u.path, run_dir_, run_dir_);
@@ -42,10 +42,10 @@ RunInputs::RunInputs(const std::string& run_dir)
   survival_ = data::parse_survival_rule(job_.get_or("box-rule", "faithful"));
   class_name_override_ = job_.get_or("class-name", "");
   // The same assembly as cli::grounding_options_from.
-  configs_.push_back(runner::make_heatmap_config(job_.get_or("layers", "3,4,6,7"), job_.get_or("window", "paper"),
+  configs_.push_back(pipeline::make_heatmap_config(job_.get_or("layers", "3,4,6,7"), job_.get_or("window", "paper"),
                                                  job_.get_or("tokens", "all"), job_.get_or("otsu", "on"),
                                                  std::stod(job_.get_or("sigma", "2.5")), job_.get_or("order", "code")));
-  for (const auto& spec : job_.all("config")) configs_.push_back(runner::parse_heatmap_spec(spec));
+  for (const auto& spec : job_.all("config")) configs_.push_back(pipeline::parse_heatmap_spec(spec));
 }
 
 std::string RunInputs::class_name(const data::Pair& p) const {
@@ -56,7 +56,7 @@ const text::ClipTokenizer& RunInputs::tokenizer() const {
   if (!tokenizer_) {
     std::string dir = job_.get_or("tokenizer", "");
     if (dir.empty()) {
-      runner::ModelPaths paths;
+      pipeline::ModelPaths paths;
       paths.fill_from_dir(job_path(job_, "model-dir", run_dir_));
       dir = paths.tokenizer;
     }
@@ -66,35 +66,35 @@ const text::ClipTokenizer& RunInputs::tokenizer() const {
 }
 
 std::string RunInputs::cache_file(int unit) const {
-  return runner::cache_unit_path(run_dir_ + "/cache", plan_.units.at(static_cast<std::size_t>(unit)).id);
+  return cache::cache_unit_path(run_dir_ + "/cache", plan_.units.at(static_cast<std::size_t>(unit)).id);
 }
 
 std::vector<PairSource> RunInputs::pair_sources(int T) const {
   std::vector<PairSource> out;
   for (std::size_t ui = 0; ui < plan_.units.size(); ++ui) {
-    const runner::SweepUnit& u = plan_.units[ui];
+    const sweep::SweepUnit& u = plan_.units[ui];
     if (u.T != T) continue;
-    const std::string rpath = runner::unit_result_path(run_dir_, u.id);
-    if (*ledger_.status(u.id) == runner::UnitStatus::failed && !fs::exists(rpath)) {
+    const std::string rpath = sweep::unit_result_path(run_dir_, u.id);
+    if (*ledger_.status(u.id) == sweep::UnitStatus::failed && !fs::exists(rpath)) {
       // Failed before its rows existed (as write_sweep_results): the ledger's error for every pair.
       for (int i : u.pairs) {
-        PairSource s{i, static_cast<int>(ui), -1, runner::base_row(dataset()[static_cast<std::size_t>(i)])};
+        PairSource s{i, static_cast<int>(ui), -1, pipeline::base_row(dataset()[static_cast<std::size_t>(i)])};
         s.fixed.error = ledger_.latest.at(u.id).error;
         out.push_back(std::move(s));
       }
       continue;
     }
-    const runner::UnitResult res = runner::read_unit_result(run_dir_, u.id);
+    const sweep::UnitResult res = sweep::read_unit_result(run_dir_, u.id);
     LDMG_CHECK(res.rows.size() == u.pairs.size(), "{}: {} pairs, the plan has {}", rpath, res.rows.size(),
                u.pairs.size());
     int prompt = 0;
     for (std::size_t k = 0; k < u.pairs.size(); ++k) {
       LDMG_CHECK(!res.rows[k].empty(), "{}: pair {} has no rows", rpath, u.pairs[k]);
-      const runner::PairRow& r = res.rows[k].front();
+      const pipeline::PairRow& r = res.rows[k].front();
       PairSource s{u.pairs[k], static_cast<int>(ui), -1, {}};
       if (r.skipped || !r.error.empty()) {
         // Config-independent rows: identity + skipped/error, no metrics.
-        s.fixed = runner::base_row(dataset()[static_cast<std::size_t>(u.pairs[k])]);
+        s.fixed = pipeline::base_row(dataset()[static_cast<std::size_t>(u.pairs[k])]);
         s.fixed.skipped = r.skipped;
         s.fixed.error = r.error;
       } else {
@@ -121,13 +121,13 @@ std::vector<PairSource> RunInputs::pair_sources(int T) const {
   return ordered;
 }
 
-grounding::TokenSlice offline_tokens(const runner::HeatmapConfig& config, const std::vector<std::int64_t>& ids,
+grounding::TokenSlice offline_tokens(const pipeline::HeatmapConfig& config, const std::vector<std::int64_t>& ids,
                                      const RunInputs& run, const std::string& class_name) {
   switch (config.tokens) {
-    case runner::TokenMode::all: return grounding::prompt_tokens(ids);
-    case runner::TokenMode::slice:
+    case pipeline::TokenMode::all: return grounding::prompt_tokens(ids);
+    case pipeline::TokenMode::slice:
       return grounding::explicit_tokens(config.token_begin, config.token_end, static_cast<int>(ids.size()));
-    case runner::TokenMode::pathology:
+    case pipeline::TokenMode::pathology:
       LDMG_CHECK(!class_name.empty(), "tokens=pathology needs the pair's category name");
       return grounding::pathology_tokens(ids, run.tokenizer().encode_words(class_name));
   }

@@ -12,10 +12,10 @@
 #include "analysis/job_ini.h"
 #include "data/box_survival.h"
 #include "data/ms_cxr.h"
-#include "runner/evaluation_report.h"
-#include "runner/heatmap_config.h"
-#include "runner/ledger.h"
-#include "runner/sweep_plan.h"
+#include "pipeline/evaluation_report.h"
+#include "pipeline/heatmap_config.h"
+#include "sweep/ledger.h"
+#include "sweep/sweep_plan.h"
 #include "text/clip_tokenizer.h"
 
 namespace ldmg::analysis {
@@ -25,7 +25,7 @@ struct PairSource {
   int pair = 0;         // dataset index
   int unit = 0;         // position of its unit in the plan
   int prompt = -1;      // prompt of the unit's cache file; -1: not grounded, `fixed` is its row
-  runner::PairRow fixed;  // skipped / failed row (metrics unset) when prompt < 0
+  pipeline::PairRow fixed;  // skipped / failed row (metrics unset) when prompt < 0
 };
 
 class RunInputs {
@@ -36,14 +36,14 @@ class RunInputs {
 
   const std::string& run_dir() const { return run_dir_; }
   const JobIni& job() const { return job_; }
-  const runner::SweepPlan& plan() const { return plan_; }
-  const runner::LedgerState& ledger() const { return ledger_; }
+  const sweep::SweepPlan& plan() const { return plan_; }
+  const sweep::LedgerState& ledger() const { return ledger_; }
   const data::MsCxrDataset& dataset() const { return *dataset_; }
   data::SurvivalRule survival() const { return survival_; }
   // The class name tokens=pathology uses for a pair (the job's --class-name, else its category).
   std::string class_name(const data::Pair& p) const;
   // The sweep's heatmap configs, in its order (the main one, then --config lines).
-  const std::vector<runner::HeatmapConfig>& configs() const { return configs_; }
+  const std::vector<pipeline::HeatmapConfig>& configs() const { return configs_; }
   // The tokenizer of the job's models (loaded on first use: tokens=pathology only).
   const text::ClipTokenizer& tokenizer() const;
 
@@ -55,18 +55,18 @@ class RunInputs {
  private:
   std::string run_dir_;
   JobIni job_;
-  runner::SweepPlan plan_;
-  runner::LedgerState ledger_;
+  sweep::SweepPlan plan_;
+  sweep::LedgerState ledger_;
   std::unique_ptr<data::MsCxrDataset> dataset_;
   data::SurvivalRule survival_ = data::SurvivalRule::faithful;
   std::string class_name_override_;
-  std::vector<runner::HeatmapConfig> configs_;
+  std::vector<pipeline::HeatmapConfig> configs_;
   mutable std::optional<text::ClipTokenizer> tokenizer_;
 };
 
-// The tokens a config averages for one cached prompt: runner::config_tokens,
+// The tokens a config averages for one cached prompt: pipeline::config_tokens,
 // with the tokenizer needed (and loaded) only for tokens=pathology.
-grounding::TokenSlice offline_tokens(const runner::HeatmapConfig& config, const std::vector<std::int64_t>& ids,
+grounding::TokenSlice offline_tokens(const pipeline::HeatmapConfig& config, const std::vector<std::int64_t>& ids,
                                      const RunInputs& run, const std::string& class_name);
 
 }  // namespace ldmg::analysis

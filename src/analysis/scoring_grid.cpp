@@ -7,9 +7,7 @@
 
 #include "core/check.h"
 #include "grounding/back_to_original.h"
-#include "metrics/auroc.h"
-#include "metrics/cnr.h"
-#include "metrics/miou.h"
+#include "metrics/score_map.h"
 
 namespace ldmg::analysis {
 
@@ -90,15 +88,7 @@ metrics::PairMetrics ScoringGrid::score(const at::Tensor& heatmap512, bool exact
     for (std::int64_t c = 0; c < C; ++c)
       cells[r * C + c] = row_src_[r] < 0 || col_src_[c] < 0 ? std::numeric_limits<float>::quiet_NaN()
                                                              : src[row_src_[r] * map_size_ + col_src_[c]];
-  metrics::MapView view{cells.data(), R, C, weights_.data()};
-  metrics::PairMetrics out;
-  const metrics::CnrValue c = metrics::cnr(view, boxes_);
-  out.abs_cnr = c.abs_cnr;
-  out.cnr = c.cnr;
-  out.miou = metrics::miou(view, boxes_);
-  out.auroc = metrics::auroc_binned(view, boxes_);
-  out.auroc_exact = exact_auroc ? metrics::auroc_exact(view, boxes_) : std::numeric_limits<double>::quiet_NaN();
-  return out;
+  return metrics::score_map(metrics::MapView{cells.data(), R, C, weights_.data()}, boxes_, exact_auroc);
 }
 
 }  // namespace ldmg::analysis

@@ -5,7 +5,8 @@
 // NaN padding; cutting each axis where that source changes and where a box
 // starts or ends gives a compressed grid (~512 x 512) whose cells are
 // constant on the original map and either inside or outside every box. The
-// metrics run on it with per-cell weights (metrics::MapView), so they count
+// metrics run on it with per-cell weights (metrics::MapView) through
+// metrics::score_map, as pipeline::score_heatmap's do, so they count
 // exactly the original pixels: mIoU and AUC-ROC are equal, CNR equal up to
 // float summation order (|diff| <= 1e-5, tested).
 #include <ATen/core/Tensor.h>
@@ -24,7 +25,7 @@ class ScoringGrid {
   // width x height: the image file's size; boxes in original pixels (the survivors).
   ScoringGrid(int width, int height, const std::vector<data::Box>& boxes, std::int64_t map_size = 512);
 
-  // heatmap512: [map_size, map_size] float32 (CPU); = runner::score_heatmap.
+  // heatmap512: [map_size, map_size] float32 (CPU); = pipeline::score_heatmap.
   // exact_auroc = false leaves auroc_exact NaN (it sorts every cell).
   metrics::PairMetrics score(const at::Tensor& heatmap512, bool exact_auroc = true) const;
 

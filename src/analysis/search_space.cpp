@@ -25,17 +25,17 @@ std::vector<std::string> alternatives(const std::string& v) {
 }
 }  // namespace
 
-std::string heatmap_spec(const runner::HeatmapConfig& c) {
+std::string heatmap_spec(const pipeline::HeatmapConfig& c) {
   const std::string w = c.window_begin ? fmt::format("{}:{}", *c.window_begin, *c.window_end) : "paper";
-  const std::string t = c.tokens == runner::TokenMode::all         ? "all"
-                        : c.tokens == runner::TokenMode::pathology ? "pathology"
+  const std::string t = c.tokens == pipeline::TokenMode::all         ? "all"
+                        : c.tokens == pipeline::TokenMode::pathology ? "pathology"
                                                                    : fmt::format("{}:{}", c.token_begin, c.token_end);
   return fmt::format("layers={};window={};tokens={};otsu={};sigma={};order={}", fmt::join(c.layers, ","), w, t,
                      c.otsu ? "on" : "off", c.sigma,
                      c.order == grounding::TokenOrder::MeanThenNormalise ? "code" : "paper");
 }
 
-std::vector<runner::HeatmapConfig> parse_search_space(const std::string& text, const std::string& what) {
+std::vector<pipeline::HeatmapConfig> parse_search_space(const std::string& text, const std::string& what) {
   const JobIni ini = JobIni::parse(text, what);
   static const std::set<std::string> known = {"layers", "window", "window-start", "window-length",
                                               "tokens", "otsu",   "sigma",        "order"};
@@ -66,7 +66,7 @@ std::vector<runner::HeatmapConfig> parse_search_space(const std::string& text, c
   for (const auto& s : starts)
     for (const auto& l : lengths) windows.push_back(fmt::format("{}:{}", std::stoi(s), std::stoi(s) + std::stoi(l)));
   if (windows.empty()) windows.push_back("paper");
-  std::vector<runner::HeatmapConfig> out;
+  std::vector<pipeline::HeatmapConfig> out;
   std::set<std::string> seen;
   for (const auto& layers : values("layers", "3,4,6,7"))
     for (const auto& window : windows)
@@ -74,9 +74,9 @@ std::vector<runner::HeatmapConfig> parse_search_space(const std::string& text, c
         for (const auto& otsu : values("otsu", "on"))
           for (const auto& sigma : values("sigma", "2.5"))
             for (const auto& order : values("order", "code")) {
-              runner::HeatmapConfig c;
+              pipeline::HeatmapConfig c;
               try {
-                c = runner::make_heatmap_config(layers, window, tokens, otsu, std::stod(sigma), order);
+                c = pipeline::make_heatmap_config(layers, window, tokens, otsu, std::stod(sigma), order);
               } catch (const std::exception& e) {
                 LDMG_FAIL("{}: {}", what, e.what());
               }
@@ -85,10 +85,10 @@ std::vector<runner::HeatmapConfig> parse_search_space(const std::string& text, c
   return out;
 }
 
-std::vector<runner::HeatmapConfig> parse_grid(const std::string& text, const std::string& what) {
-  std::vector<runner::HeatmapConfig> out;
+std::vector<pipeline::HeatmapConfig> parse_grid(const std::string& text, const std::string& what) {
+  std::vector<pipeline::HeatmapConfig> out;
   std::set<std::string> seen;
-  auto add = [&](const runner::HeatmapConfig& c) {
+  auto add = [&](const pipeline::HeatmapConfig& c) {
     if (seen.insert(c.name()).second) out.push_back(c);
   };
   const JobIni ini = JobIni::parse(text, what);
@@ -97,12 +97,12 @@ std::vector<runner::HeatmapConfig> parse_grid(const std::string& text, const std
     // spells one out, then every 'config =' line; other keys are ignored.
     static const char* kMain[] = {"layers", "window", "tokens", "otsu", "sigma", "order"};
     if (std::any_of(std::begin(kMain), std::end(kMain), [&](const char* k) { return ini.has(k); }))
-      add(runner::make_heatmap_config(ini.get_or("layers", "3,4,6,7"), ini.get_or("window", "paper"),
+      add(pipeline::make_heatmap_config(ini.get_or("layers", "3,4,6,7"), ini.get_or("window", "paper"),
                                       ini.get_or("tokens", "all"), ini.get_or("otsu", "on"),
                                       std::stod(ini.get_or("sigma", "2.5")), ini.get_or("order", "code")));
     for (const auto& spec : ini.all("config")) {
       try {
-        add(runner::parse_heatmap_spec(spec));
+        add(pipeline::parse_heatmap_spec(spec));
       } catch (const std::exception& e) {
         LDMG_FAIL("{}: config = {}: {}", what, spec, e.what());
       }
@@ -115,7 +115,7 @@ std::vector<runner::HeatmapConfig> parse_grid(const std::string& text, const std
       const std::string t = trim(h == std::string::npos ? line : line.substr(0, h));
       if (t.empty()) continue;
       try {
-        add(runner::parse_heatmap_spec(t));
+        add(pipeline::parse_heatmap_spec(t));
       } catch (const std::exception& e) {
         LDMG_FAIL("{} line {}: {}", what, n, e.what());
       }

@@ -14,21 +14,21 @@
 #include <string>
 #include <vector>
 
-#include "runner/heatmap_config.h"
+#include "pipeline/heatmap_config.h"
 
 namespace ldmg::analysis {
 
 // Throws ldmg::Error naming the file and line for an unknown key or a bad value.
-std::vector<runner::HeatmapConfig> parse_search_space(const std::string& text, const std::string& what);
+std::vector<pipeline::HeatmapConfig> parse_search_space(const std::string& text, const std::string& what);
 
 // The parse_heatmap_spec spelling of a config (its inverse):
 // "layers=3,4,6,7;window=paper;tokens=all;otsu=on;sigma=2.5;order=code".
-std::string heatmap_spec(const runner::HeatmapConfig& c);
+std::string heatmap_spec(const pipeline::HeatmapConfig& c);
 
 // A grid file: one heatmap spec per line; or a job file (any 'config = SPEC'
 // line: a sweep job, search's best.ini): its main config if it spells out
 // layers/window/tokens/otsu/sigma/order, then its config lines. '#'
 // comments; duplicates (same name) dropped.
-std::vector<runner::HeatmapConfig> parse_grid(const std::string& text, const std::string& what);
+std::vector<pipeline::HeatmapConfig> parse_grid(const std::string& text, const std::string& what);
 
 }  // namespace ldmg::analysis

@@ -34,7 +34,7 @@ void WindowPrefix::add_layer(int layer, const at::Tensor& probs, std::int64_t h,
   layers_[layer] = std::move(L);
 }
 
-void WindowPrefix::add_cached(const runner::AttentionCacheReader& reader, int prompt, const std::vector<int>& layers) {
+void WindowPrefix::add_cached(const cache::AttentionCacheReader& reader, int prompt, const std::vector<int>& layers) {
   const auto& spec = reader.spec();
   const int first = spec.cached_steps.front();
   LDMG_CHECK(spec.cached_steps.back() - first + 1 == static_cast<int>(spec.cached_steps.size()),

@@ -16,8 +16,8 @@
 #include <map>
 #include <vector>
 
+#include "cache/attention_cache_reader.h"
 #include "grounding/heatmap_aggregation.h"
-#include "runner/attention_cache_reader.h"
 
 namespace ldmg::analysis {
 
@@ -28,7 +28,7 @@ class WindowPrefix {
   // probs: [n_steps, h*w, n_tokens] of steps first_step .. first_step+n_steps-1.
   void add_layer(int layer, const at::Tensor& probs, std::int64_t h, std::int64_t w, int first_step);
   // Every layer in `layers` of prompt `prompt` from a cache unit (contiguous cached steps).
-  void add_cached(const runner::AttentionCacheReader& reader, int prompt, const std::vector<int>& layers);
+  void add_cached(const cache::AttentionCacheReader& reader, int prompt, const std::vector<int>& layers);
 
   bool has_layer(int layer) const { return layers_.count(layer) > 0; }
   // [out, out] float32: the mean over `layers` x steps [begin, end) of the

@@ -16,17 +16,14 @@
 #include "core/threads.h"
 #include "core/version.h"
 #include "io/file_bytes.h"
-#include "runner/mpi_env.h"
+#include "sweep/mpi_env.h"
 
 namespace ldmg::cli {
 
 int run_analyze(int argc, char** argv) {
-  po::options_description desc("analyze options");
-  add_common_options(desc);
-  desc.add_options()
-      ("job", po::value<std::string>(), "job file of these options (e.g. search's best.ini: 'config = SPEC' lines)")
-      ("run", po::value<std::string>()->required(), "a finished sweep's run folder (with its attention cache)")
-      ("out", po::value<std::string>()->required(), "output folder: OUT/T<T>/<config>/{pairs.csv,summary.*}")
+  RunFolderCommand cmd("analyze", "job file of these options (e.g. search's best.ini: 'config = SPEC' lines)",
+                       "output folder: OUT/T<T>/<config>/{pairs.csv,summary.*}");
+  cmd.options().add_options()
       ("grid", po::value<std::string>(), "file of heatmap configs, one spec per line ('layers=all;window=0:20;otsu=off'"
        " or 'config = SPEC'); replaces --layers..--order")
       ("config", po::value<std::vector<std::string>>()->composing(), "a heatmap config spec (repeatable); with "
@@ -40,52 +37,48 @@ int run_analyze(int argc, char** argv) {
       ("steps,T", po::value<std::vector<int>>()->composing(), "only this T of the run (repeatable; default: all)")
       ("sweep-configs", po::bool_switch(), "analyze the sweep's own configs (from job.ini)")
       ("fast", po::bool_switch(), "prefix sums + one resize per size + weighted 512-grid metrics (equal up to "
-       "float rounding; the default is the online code, byte-identical to the sweep)")
+       "float rounding; the default is the online code: the sweep's own configs give its pairs.csv byte for byte "
+       "from a float32 cache, within 1e-3 from the float16 default)")
       ("tables", po::bool_switch(), "also write OUT/tables.{md,csv,tex} (paper Tables I-III) from the results")
       ("heatmaps", po::value<std::string>(), "pair indices 'i,j,..': also write OUT/T<T>/<config>/heatmaps.h5 with "
-       "their final heatmaps (exact path), images, boxes and metrics (for analysis/plot_overlays.py)")
-      ("reduce", po::value<std::string>()->default_value("auto"), "how the ranks' scores reach rank 0 under MPI: "
-       "auto (NCCL when built with it and every rank sees a GPU, else MPI) | mpi | nccl");
-  po::variables_map vm;
-  if (!parse_options_with_job(argc, argv,
-                              "usage: [mpirun -np N] ldmground analyze --run RUN --out OUT [--grid FILE | --layers L "
-                              "--window W --tokens K --otsu on|off --sigma S --order O] [--steps T] [--fast] [--tables]"
-                              "\n\nRecomputes the heatmaps and metrics of every pair of a finished sweep from its "
-                              "attention cache\n(no model needed) for one heatmap config or a grid of them.",
-                              desc, vm))
+       "their final heatmaps (exact path), images, boxes and metrics (for analysis/plot_overlays.py)");
+  if (!cmd.parse(argc, argv,
+                 "[--grid FILE | --layers L --window W --tokens K --otsu on|off --sigma S --order O] [--steps T] "
+                 "[--fast] [--tables]",
+                 "Recomputes the heatmaps and metrics of every pair of a finished sweep from its attention cache\n"
+                 "(no model needed) for one heatmap config or a grid of them."))
     return 0;
-  runner::MpiEnv env;
-  apply_rank_options(env, vm);
-
-  const analysis::RunInputs run(vm["run"].as<std::string>());
+  const po::variables_map& vm = cmd.vm();
+  const analysis::RunInputs& run = cmd.run();
+  sweep::MpiEnv& env = cmd.env();
   analysis::AnalysisOptions o;
   if (vm.count("grid")) {
     const std::string g = vm["grid"].as<std::string>();
     o.configs = analysis::parse_grid(io::read_file_bytes(g), g);
   }
   if (vm.count("config"))
-    for (const auto& s : vm["config"].as<std::vector<std::string>>()) o.configs.push_back(runner::parse_heatmap_spec(s));
+    for (const auto& s : vm["config"].as<std::vector<std::string>>()) o.configs.push_back(pipeline::parse_heatmap_spec(s));
   if (vm["sweep-configs"].as<bool>())
     for (const auto& c : run.configs()) o.configs.push_back(c);
   if (o.configs.empty())
-    o.configs.push_back(runner::make_heatmap_config(vm["layers"].as<std::string>(), vm["window"].as<std::string>(),
+    o.configs.push_back(pipeline::make_heatmap_config(vm["layers"].as<std::string>(), vm["window"].as<std::string>(),
                                                     vm["tokens"].as<std::string>(), vm["otsu"].as<std::string>(),
                                                     vm["sigma"].as<double>(), vm["order"].as<std::string>()));
   // One folder per config name: drop repeats.
-  std::vector<runner::HeatmapConfig> unique;
+  std::vector<pipeline::HeatmapConfig> unique;
   for (const auto& c : o.configs)
     if (std::none_of(unique.begin(), unique.end(), [&](const auto& u) { return u.name() == c.name(); }))
       unique.push_back(c);
   o.configs = unique;
   if (vm.count("steps")) o.Ts = vm["steps"].as<std::vector<int>>();
   o.fast = vm["fast"].as<bool>();
-  o.reduce = runner::parse_reduce_backend(vm["reduce"].as<std::string>());
+  o.reduce = cmd.reduce();
   std::vector<int> heatmap_pairs;
   if (vm.count("heatmaps")) heatmap_pairs = analysis::parse_pair_list(vm["heatmaps"].as<std::string>(), "--heatmaps");
 
   const auto tables = analysis::analyze_run(run, o, &env);
   if (env.rank() == 0) {
-    const std::string out = vm["out"].as<std::string>();
+    const std::string& out = cmd.out();
     // No rank count, time or host here: the reports are byte-identical across rank counts (CONTRIBUTING).
     log::info("analyze: {} rank(s)", env.size());
     nlohmann::json prov = {{"version", version_string()}, {"tool", "analyze"}, {"run", run.run_dir()},

@@ -1,10 +1,13 @@
 // `ldmground bench`: faithful vs fast inversion timed on the real-size
-// architecture with random weights (runner/benchmark.h), and `--export DIR`,
-// the same random model in the published layout for bench/official_pipeline.py.
-#include <ATen/core/Tensor.h>
+// architecture with random weights (pipeline/benchmark.h), on the CPU or a
+// CUDA device; `--authors PYTHON` also runs bench/official_pipeline.py on the
+// same model, device and T; `--export DIR` writes that model in the published
+// layout (demo::write_demo_model with demo::bench_model_options).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
+
+#include <unistd.h>
 
 #include <filesystem>
 #include <iostream>
@@ -12,89 +15,19 @@
 
 #include "cli/options.h"
 #include "core/check.h"
-#include "core/version.h"
-#include "demo/bpe_trainer.h"
-#include "demo/report_sentences.h"
+#include "core/child_process.h"
+#include "core/log.h"
+#include "core/provenance.h"
+#include "demo/demo_model.h"
 #include "io/file_bytes.h"
-#include "io/safetensors.h"
-#include "io/torch_zip.h"
-#include "model/model_config.h"
-#include "model/random_weights.h"
-#include "model/state_dict.h"
-#include "runner/benchmark.h"
-#include "text/clip_text_config.h"
-#include "text/clip_text_model.h"
+#include "pipeline/benchmark.h"
+#include "pipeline/model_bundle.h"
 
 namespace ldmg::cli {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-// SD-2.1's text encoder (OpenCLIP ViT-H/14 text tower as a HF CLIPTextModel)
-// with the vocabulary size of our BPE tokenizer.
-std::string sd21_clip_config_json(std::size_t vocab_size) {
-  nlohmann::ordered_json j = {{"architectures", nlohmann::ordered_json::array({"CLIPTextModel"})},
-                              {"attention_dropout", 0.0},
-                              {"bos_token_id", 0},
-                              {"dropout", 0.0},
-                              {"eos_token_id", 2},
-                              {"hidden_act", "gelu"},
-                              {"hidden_size", 1024},
-                              {"initializer_factor", 1.0},
-                              {"initializer_range", 0.02},
-                              {"intermediate_size", 4096},
-                              {"layer_norm_eps", 1e-05},
-                              {"max_position_embeddings", 77},
-                              {"model_type", "clip_text_model"},
-                              {"num_attention_heads", 16},
-                              {"num_hidden_layers", 23},
-                              {"pad_token_id", 1},
-                              {"projection_dim", 512},
-                              {"torch_dtype", "float32"},
-                              {"transformers_version", "4.34.0"},
-                              {"vocab_size", vocab_size}};
-  return j.dump(2) + "\n";
-}
-
-// The real-size random model folder in the published layout (the layout of
-// demo/demo_model.h): the authors' configs, autoencoder.pth and
-// diffusion_model.pth with the weights `bench` times, an SD-2.1-size text
-// encoder and our small BPE tokenizer.
-void export_bench_model(const std::string& dir_s, const runner::BenchOptions& o) {
-  c10::InferenceMode not_inference(false);
-  torch::NoGradGuard no_grad;
-  const fs::path dir(dir_s);
-  fs::create_directories(dir / "configs/stage1");
-  fs::create_directories(dir / "configs/ldm");
-  fs::create_directories(dir / "text_encoder");
-  const std::string ae_src = o.configs_dir + "/stage1/aekl_v0.yaml", ldm_src = o.configs_dir + "/ldm/ldm_v0.yaml";
-  LDMG_CHECK(fs::exists(ae_src) && fs::exists(ldm_src), "bench --export: configs missing under '{}'", o.configs_dir);
-  io::write_file_atomic((dir / "configs/stage1/aekl_v0.yaml").string(), io::read_file_bytes(ae_src));
-  io::write_file_atomic((dir / "configs/ldm/ldm_v0.yaml").string(), io::read_file_bytes(ldm_src));
-  model::RandomWeightOptions rw;
-  rw.seed = o.seed;
-  auto ae = model::random_autoencoder(model::load_autoencoder_config(ae_src), rw);
-  io::write_torch_zip((dir / "autoencoder.pth").string(), model::module_blobs(*ae));
-  rw.seed = o.seed + 1;  // = the U-Net `bench` times
-  auto unet = model::random_diffusion_unet(model::load_unet_config(ldm_src), rw);
-  io::write_torch_zip((dir / "diffusion_model.pth").string(), model::module_blobs(*unet));
-  const auto vocab = demo::make_clip_vocab(demo::train_bpe(demo::report_corpus(), 2000));
-  demo::write_clip_tokenizer((dir / "tokenizer").string(), vocab);
-  const std::string clip_json = sd21_clip_config_json(vocab.size());
-  const auto clip_cfg = text::parse_clip_text_config(clip_json, "sd21 config");
-  io::write_file_atomic((dir / "text_encoder/config.json").string(), clip_json);
-  text::ClipTextModel clip(clip_cfg);
-  rw.seed = o.seed + 2;
-  model::randomize_parameters(*clip, rw);
-  auto blobs = model::module_blobs(*clip);
-  blobs.push_back(model::to_blob(text::kClipPositionIdsKey, torch::arange(77, torch::kLong).unsqueeze(0)));
-  io::write_safetensors((dir / "text_encoder/model.safetensors").string(), std::move(blobs), {{"format", "pt"}});
-  nlohmann::ordered_json notes = {{"made_by", fmt::format("ldmground {} bench --export", version_string())},
-                                  {"what", "real-size random weights in the published layout; not a trained model"},
-                                  {"seed", o.seed}};
-  io::write_file_atomic((dir / "bench_notes.json").string(), notes.dump(1) + "\n");
-}
 
 std::vector<int> parse_int_list(const std::string& text, const char* option) {
   std::vector<int> out;
@@ -111,6 +44,44 @@ std::vector<int> parse_int_list(const std::string& text, const char* option) {
   return out;
 }
 
+std::vector<model::Precision> parse_precision_list(const std::string& text) {
+  std::vector<model::Precision> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(model::parse_precision(item));
+  return out;
+}
+
+// official_pipeline.py: --authors-script, else bench/ under the working
+// directory, else next to the binary (build/bin/../../bench, a bundle's share/).
+std::string find_authors_script(const std::string& given) {
+  if (!given.empty()) {
+    LDMG_CHECK(fs::exists(given), "--authors-script: no file '{}'", given);
+    return given;
+  }
+  const fs::path exe_dir = fs::path(self_exe()).parent_path();
+  for (const fs::path& p : {fs::path("bench/official_pipeline.py"), exe_dir / "../../bench/official_pipeline.py",
+                            exe_dir / "../share/ldmground/official_pipeline.py"})
+    if (fs::exists(p)) return fs::canonical(p).string();
+  LDMG_FAIL("--authors: bench/official_pipeline.py not found (run from the repository root or pass --authors-script)");
+}
+
+// Runs the authors' pipeline on `model_dir` and reads its --json output.
+pipeline::AuthorsRun run_authors(const std::string& python, const std::string& script, const std::string& model_dir,
+                                 const pipeline::BenchOptions& o, int threads, int T) {
+  const fs::path json = fs::path(model_dir) / fmt::format("authors_{}.json", ::getpid());
+  std::vector<std::string> cmd = {python, script, model_dir, "--T", std::to_string(T), "--target-T",
+                                  std::to_string(o.target_T), "--threads", std::to_string(threads), "--device",
+                                  o.device, "--json", json.string()};
+  log::info("bench: the authors' pipeline: {}", fmt::join(cmd, " "));
+  std::cout.flush();
+  const int rc = run_child(cmd);
+  LDMG_CHECK(rc == 0, "the authors' pipeline ({} {}) exited with status {}", python, script, rc);
+  auto a = pipeline::parse_authors_json(io::read_file_bytes(json.string()), json.string());
+  fs::remove(json);
+  return a;
+}
+
 }  // namespace
 
 int run_bench(int argc, char** argv) {
@@ -119,6 +90,8 @@ int run_bench(int argc, char** argv) {
   desc.add_options()
       ("configs", po::value<std::string>()->default_value("../shared/fixtures/configs"),
        "folder with the authors' ldm/ldm_v0.yaml and stage1/aekl_v0.yaml (the real sizes)")
+      ("device", po::value<std::string>()->default_value("auto"),
+       "auto (the first GPU if there is one, else the CPU) | cpu | cuda | cuda:N")
       ("T", po::value<int>()->default_value(30), "inversion steps measured (the window and stop point scale with T)")
       ("target-T", po::value<int>()->default_value(300), "inversion steps extrapolated to")
       ("prompts", po::value<std::string>()->default_value("1,2"), "prompts per image, one row per value per mode")
@@ -129,19 +102,34 @@ int run_bench(int argc, char** argv) {
       ("measure-all", "also run rows whose call kinds an earlier row measured (faithful x2 = 2 x faithful x1)")
       ("peak-n", po::value<int>()->default_value(4096), "size of the sgemm that measures the matmul peak (0 = skip)")
       ("precision", po::value<std::string>()->default_value("fp32"),
-       "U-Net arithmetic of the timed rows: fp32 | bf16 | fp16; below fp32 the report adds the heatmap and latent "
-       "error of a fast 1-prompt run against fp32 on the same weights")
-      ("export", po::value<std::string>(), "write the real-size random model folder here and exit");
+       "U-Net arithmetic of the timed rows: fp32 | bf16 | fp16 | tf32; other than fp32 the report adds the heatmap "
+       "and latent error of a fast 1-prompt run against fp32 on the same weights")
+      ("call-batches", po::value<std::string>()->default_value("auto"),
+       "per-call table: batch sizes of a full U-Net forward (auto: 1,2,4,8 on a GPU, none on the CPU; none)")
+      ("call-precisions", po::value<std::string>()->default_value("fp32,tf32,bf16"),
+       "per-call table: precisions (fp32 | bf16 | fp16 | tf32, comma-separated)")
+      ("call-reps", po::value<int>()->default_value(5), "per-call table: timed calls per entry (median)")
+      ("authors", po::value<std::string>(),
+       "also run the authors' pipeline (bench/official_pipeline.py) with this Python on the same model, device and "
+       "T, and compare (needs torch, transformers, pyyaml, monai-generative 0.2.2)")
+      ("authors-script", po::value<std::string>()->default_value(""),
+       "official_pipeline.py (default: bench/ here or next to the binary)")
+      ("authors-T", po::value<int>()->default_value(0), "steps the authors' pipeline runs (0 = --T)")
+      ("json", po::value<std::string>(), "also write the results as JSON here")
+      ("export", po::value<std::string>(),
+       "write the real-size random model folder here (alone: then exit; with --authors: the folder it runs on)");
   po::variables_map vm;
   if (!parse_options(argc, argv,
-                     "usage: ldmground bench [--T 30] [--prompts 1,2] [--export DIR]\n\nTimes the faithful and the "
-                     "fast inversion per image-prompt pair on the real-size U-Net (random weights) at a reduced T, "
-                     "extrapolates to --target-T from the calls a dry run counts there, and prints peak RSS, U-Net "
-                     "calls/s and achieved GFLOP/s against the sgemm peak. Last line: the 1-prompt speedup.",
+                     "usage: ldmground bench [--device auto] [--T 30] [--prompts 1,2] [--authors PYTHON] [--export DIR]"
+                     "\n\nTimes the faithful and the fast inversion per image-prompt pair on the real-size U-Net "
+                     "(random weights) at a reduced T, extrapolates to --target-T from the calls a dry run counts "
+                     "there, and prints peak memory, U-Net calls/s and achieved FLOP/s against the matmul peak; on a "
+                     "GPU also a table of U-Net calls by batch size and precision. Last line: the 1-prompt speedup "
+                     "(fast/faithful; on a GPU with --authors, against the authors' pipeline).",
                      desc, vm))
     return 0;
   apply_common_options(vm);
-  runner::BenchOptions o;
+  pipeline::BenchOptions o;
   o.configs_dir = vm["configs"].as<std::string>();
   o.T = vm["T"].as<int>();
   o.target_T = vm["target-T"].as<int>();
@@ -157,13 +145,56 @@ int run_bench(int argc, char** argv) {
   o.derive_covered_rows = !vm.count("measure-all");
   o.peak_matmul_n = vm["peak-n"].as<int>();
   o.precision = model::parse_precision(vm["precision"].as<std::string>());
-  if (vm.count("export")) {
-    export_bench_model(vm["export"].as<std::string>(), o);
-    std::cout << "wrote " << vm["export"].as<std::string>() << "\n";
+  o.call_reps = vm["call-reps"].as<int>();
+  LDMG_CHECK(o.call_reps >= 1, "--call-reps: expected >= 1, got {}", o.call_reps);
+  const std::string export_dir = vm.count("export") ? vm["export"].as<std::string>() : std::string();
+  if (!export_dir.empty() && !vm.count("authors")) {
+    demo::write_demo_model(export_dir, demo::bench_model_options(o.configs_dir, o.seed));
+    std::cout << "wrote " << export_dir << "\n";
     return 0;
   }
-  const auto result = runner::run_benchmark(o);
+  o.device = pipeline::resolve_device(vm["device"].as<std::string>());
+  const bool cuda = o.device.rfind("cuda", 0) == 0;
+  const std::string batches = vm["call-batches"].as<std::string>();
+  if (batches == "auto")
+    o.call_batches = cuda ? std::vector<int>{1, 2, 4, 8} : std::vector<int>{};
+  else if (batches != "none")
+    o.call_batches = parse_int_list(batches, "call-batches");
+  if (!o.call_batches.empty()) o.call_precisions = parse_precision_list(vm["call-precisions"].as<std::string>());
+
+  // The authors' pipeline runs on the model `bench` times, written first
+  // (--export DIR, else a temporary folder removed afterwards).
+  std::string authors_model;
+  bool remove_model = false;
+  std::string authors_script;
+  if (vm.count("authors")) {
+    authors_script = find_authors_script(vm["authors-script"].as<std::string>());
+    authors_model = export_dir;
+    if (authors_model.empty()) {
+      authors_model = (fs::temp_directory_path() / fmt::format("ldmg-bench-model-{}", ::getpid())).string();
+      remove_model = true;
+    }
+    log::info("bench: writing the model for the authors' pipeline to {}", authors_model);
+    demo::write_demo_model(authors_model, demo::bench_model_options(o.configs_dir, o.seed));
+  }
+  auto result = pipeline::run_benchmark(o);
+  if (vm.count("authors")) {
+    const int authors_T = vm["authors-T"].as<int>() > 0 ? vm["authors-T"].as<int>() : o.T;
+    try {
+      result.authors = run_authors(vm["authors"].as<std::string>(), authors_script, authors_model, result.options,
+                                   result.threads, authors_T);
+    } catch (...) {
+      if (remove_model) fs::remove_all(authors_model);
+      throw;
+    }
+    if (remove_model) fs::remove_all(authors_model);
+  }
   std::cout << result.report();
+  if (vm.count("json")) {
+    auto j = result.to_json();
+    j["provenance"] = make_provenance(argc, argv).to_json();
+    io::write_file_atomic(vm["json"].as<std::string>(), j.dump(1) + "\n");
+  }
   return 0;
 }
 

@@ -2,12 +2,9 @@
 // random-weight model in the published formats and a synthetic MS-CXR-style
 // dataset, then runs a 2-rank sweep on them with the attention cache, prints
 // the summary table and draws overlays from the cache.
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -16,57 +13,18 @@
 
 #include "cli/options.h"
 #include "core/check.h"
+#include "core/child_process.h"
 #include "core/log.h"
 #include "demo/demo_dataset.h"
 #include "demo/demo_model.h"
 #include "io/file_bytes.h"
-#include "runner/cached_overlays.h"
-#include "runner/sweep_report.h"
+#include "sweep/cached_overlays.h"
+#include "sweep/sweep_report.h"
 #include "text/clip_tokenizer.h"
-
-extern char** environ;
 
 namespace ldmg::cli {
 
-namespace {
-
 namespace fs = std::filesystem;
-
-std::string find_on_path(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  if (!path) return {};
-  std::string p = path;
-  for (std::size_t b = 0; b <= p.size();) {
-    const std::size_t e = std::min(p.find(':', b), p.size());
-    const fs::path candidate = fs::path(p.substr(b, e - b)) / name;
-    if (e > b && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-    b = e + 1;
-  }
-  return {};
-}
-
-// Runs argv[0] with the given arguments, waits, returns its exit status.
-int run_child(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-  LDMG_CHECK(rc == 0, "cannot start '{}': {}", args[0], std::strerror(rc));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) LDMG_CHECK(errno == EINTR, "waitpid: {}", std::strerror(errno));
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  LDMG_FAIL("'{}' was killed by signal {}", args[0], WTERMSIG(status));
-}
-
-std::string self_exe() {
-  std::error_code ec;
-  const auto p = fs::read_symlink("/proc/self/exe", ec);
-  LDMG_CHECK(!ec, "cannot find this program's path (/proc/self/exe): {}", ec.message());
-  return p.string();
-}
-
-}  // namespace
 
 int run_demo(int argc, char** argv) {
   po::options_description desc("demo options");
@@ -77,7 +35,9 @@ int run_demo(int argc, char** argv) {
       ("images", po::value<int>()->default_value(8), "synthetic images (1-2 sentences each)")
       ("steps", po::value<int>()->default_value(20), "DDIM inversion steps T")
       ("overlays", po::value<int>()->default_value(4), "overlay PNGs to draw from the cache")
-      ("no-run", po::bool_switch(), "only write the model, the data and demo.ini");
+      ("no-run", po::bool_switch(), "only write the model, the data and demo.ini")
+      ("device", po::value<std::string>()->default_value("auto"),
+       "the sweep's --device: auto (GPU <local rank mod GPUs> where there are GPUs, else the CPU) | cpu | cuda | cuda:N");
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: ldmground demo [--out DIR] [--ranks 2] [--no-run]\n\n"
@@ -131,7 +91,7 @@ int run_demo(int argc, char** argv) {
     }
   }
   for (const auto& a : {self_exe(), std::string("sweep"), std::string("--job"), job.string(), std::string("--log-level"),
-                        vm["log-level"].as<std::string>()})
+                        vm["log-level"].as<std::string>(), std::string("--device"), vm["device"].as<std::string>()})
     cmd.push_back(a);
   log::info("running: {}", fmt::join(cmd, " "));
   const int rc = run_child(cmd);
@@ -140,17 +100,17 @@ int run_demo(int argc, char** argv) {
     return rc;
   }
 
-  const std::string summary = runner::results_dir(run.string(), T, runner::HeatmapConfig{}.name()) + "/summary.md";
+  const std::string summary = sweep::results_dir(run.string(), T, pipeline::HeatmapConfig{}.name()) + "/summary.md";
   const std::string md = io::read_file_bytes(summary);
   std::cout << "\n" << md.substr(0, md.find("\nmean ±")) << "\n";
   const auto tok = text::ClipTokenizer::load((model / "tokenizer").string());
-  runner::OverlayRequest rq;
+  sweep::OverlayRequest rq;
   rq.run_dir = run.string();
   rq.images_root = ds.images_root;
   rq.T = T;
   rq.max_pairs = vm["overlays"].as<int>();
   rq.out_dir = (out / "overlays").string();
-  const auto pngs = runner::write_cached_overlays(rq, tok);
+  const auto pngs = sweep::write_cached_overlays(rq, tok);
   std::cout << fmt::format(
       "\nResults: {}\nOverlays (recomputed from the attention cache): {}\n\n"
       "These numbers come from RANDOM weights and synthetic images: they exercise the pipeline and mean nothing.\n"

@@ -7,8 +7,8 @@
 #include "core/log.h"
 #include "core/provenance.h"
 #include "data/ms_cxr.h"
-#include "runner/evaluation.h"
-#include "runner/heatmap_store.h"
+#include "pipeline/evaluation.h"
+#include "pipeline/heatmap_store.h"
 
 namespace ldmg::cli {
 
@@ -29,6 +29,7 @@ int run_evaluate(int argc, char** argv) {
       ("fail-fast", po::bool_switch(), "stop at the first failed pair instead of recording it");
   add_model_options(desc);
   add_grounding_options(desc);
+  add_batch_option(desc);
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: ldmground evaluate --model-dir DIR --dataset CSV --images ROOT --out OUT [--steps 300] "
@@ -40,7 +41,7 @@ int run_evaluate(int argc, char** argv) {
   Provenance prov = make_provenance(argc, argv);
   prov.options = options_json(vm);
 
-  runner::EvaluateOptions eo;
+  pipeline::EvaluateOptions eo;
   eo.dataset_csv = vm["dataset"].as<std::string>();
   eo.images_root = vm["images"].as<std::string>();
   eo.grounding = grounding_options_from(vm);
@@ -48,24 +49,26 @@ int run_evaluate(int argc, char** argv) {
   eo.limit = vm["limit"].as<int>();
   eo.category = vm["category"].as<std::string>();
   eo.fail_fast = vm["fail-fast"].as<bool>();
+  const int requested_batch = batch_images_option(vm);
   const std::string out = vm["out"].as<std::string>();
   std::filesystem::create_directories(out);
 
   // Fail on a bad CSV or selection before spending a minute loading real-size weights.
   const data::MsCxrDataset dataset = data::read_ms_cxr(eo.dataset_csv, {.images_root = eo.images_root});
-  runner::select_pairs(dataset, eo);
-  runner::ModelBundle models = runner::load_models(model_paths_from(vm), vm["device"].as<std::string>(), precision_from(vm));
+  pipeline::select_pairs(dataset, eo);
+  pipeline::ModelBundle models = pipeline::load_models(model_paths_from(vm), vm["device"].as<std::string>(), precision_from(vm));
   for (const auto& [role, hex] : models.file_hashes) prov.files[role] = hex;
+  eo.batch_images = resolve_batch_images(requested_batch, models.device, eo.grounding.mode);
 
-  std::unique_ptr<runner::HeatmapStore> store;
+  std::unique_ptr<pipeline::HeatmapStore> store;
   if (vm["save-heatmaps"].as<bool>())
-    store = std::make_unique<runner::HeatmapStore>(out + "/heatmaps.h5", prov.to_json(), eo.grounding.configs);
-  const auto result = runner::run_evaluation(models, dataset, eo, [&](const runner::PairHeatmap& h) {
+    store = std::make_unique<pipeline::HeatmapStore>(out + "/heatmaps.h5", prov.to_json(), eo.grounding.configs);
+  const auto result = pipeline::run_evaluation(models, dataset, eo, [&](const pipeline::PairHeatmap& h) {
     if (store) store->add(h);
   });
   if (store) store->commit();
 
-  runner::ReportOptions ro;
+  pipeline::ReportOptions ro;
   ro.bootstrap.resamples = vm["bootstrap"].as<int>();
   ro.bootstrap.seed = vm["seed"].as<std::uint64_t>();
   for (std::size_t c = 0; c < eo.grounding.configs.size(); ++c) {
@@ -74,7 +77,7 @@ int run_evaluate(int argc, char** argv) {
     ro.title = fmt::format("ldmground evaluate, T={}, {}", eo.grounding.T, cfg.name());
     nlohmann::json pj = prov.to_json();
     pj["heatmap_config"] = cfg.name();
-    runner::write_evaluation_report(dir, result.rows[c], result.class_order, ro, pj);
+    pipeline::write_evaluation_report(dir, result.rows[c], result.class_order, ro, pj);
     log::info("wrote {}/pairs.csv, summary.json, summary.md", dir);
   }
   std::size_t failed = 0;

@@ -19,7 +19,7 @@
 #include "io/file_bytes.h"
 #include "io/hdf5_file.h"
 #include "io/npy.h"
-#include "runner/pair_scoring.h"
+#include "pipeline/pair_scoring.h"
 #include "viz/overlay.h"
 
 namespace ldmg::cli {
@@ -73,17 +73,17 @@ int run_ground(int argc, char** argv) {
                b.x, b.y, b.w, b.h, img.width, img.height);
   std::filesystem::create_directories(out);
 
-  runner::ModelBundle models = runner::load_models(model_paths_from(vm), vm["device"].as<std::string>(), precision_from(vm));
+  pipeline::ModelBundle models = pipeline::load_models(model_paths_from(vm), vm["device"].as<std::string>(), precision_from(vm));
   for (const auto& [role, hex] : models.file_hashes) prov.files[role] = hex;
   const auto prompts_text = vm["prompt"].as<std::vector<std::string>>();
-  std::vector<runner::PromptInput> prompts;
+  std::vector<pipeline::PromptInput> prompts;
   for (const auto& p : prompts_text) {
     LDMG_CHECK(!p.empty(), "--prompt: empty prompt");
     prompts.push_back({p, vm["category"].as<std::string>()});
   }
   const at::Tensor x = data::preprocess_image(img, 512);
   std::optional<Progress> progress;  // created at the first step, when the total is known
-  const auto g = runner::ground_image(models, x, prompts, grounding, nullptr, [&](int done, int total) {
+  const auto g = pipeline::ground_image(models, x, prompts, grounding, nullptr, [&](int done, int total) {
     if (!progress) progress.emplace("inversion steps", total);
     progress->update(done);
   });
@@ -121,7 +121,7 @@ int run_ground(int argc, char** argv) {
                         {"otsu_margin", h.post.otsu_margin},
                         {"files", {stem + "_heatmap_512." + format, stem + "_overlay.png"}}};
     if (!boxes.empty()) {
-      const auto m = runner::score_heatmap(final512, boxes, img.width, img.height);
+      const auto m = pipeline::score_heatmap(final512, boxes, img.width, img.height);
       e["metrics"] = {{"cnr_abs", m.abs_cnr}, {"cnr", m.cnr}, {"miou", m.miou}, {"auroc", m.auroc},
                       {"auroc_exact", m.auroc_exact}};
       std::cout << fmt::format("prompt {}: |CNR| {:.4f}  CNR {:.4f}  mIoU {:.4f}  AUC-ROC {:.4f}\n", p, m.abs_cnr, m.cnr,

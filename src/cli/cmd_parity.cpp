@@ -6,7 +6,7 @@
 
 #include "cli/pipeline_options.h"
 #include "core/check.h"
-#include "runner/parity.h"
+#include "pipeline/parity.h"
 
 namespace ldmg::cli {
 
@@ -19,10 +19,12 @@ int run_parity(int argc, char** argv) {
       ("golden", po::value<std::vector<std::string>>()->multitoken(),
        "golden run(s) to compare with (default: T20 T20_libstep T50)")
       ("mode", po::value<std::string>()->default_value("faithful"), "inversion mode: faithful | fast")
+      ("device", po::value<std::string>()->default_value("auto"),
+       "auto (the first GPU if there is one, else the CPU) | cpu | cuda | cuda:N; the tolerances are the same")
       ("tolerance", po::value<double>()->default_value(1e-3), "max |diff| per metric");
   po::variables_map vm;
   if (!parse_options(argc, argv,
-                     "usage: ldmground parity [--fixtures DIR] [--golden T20 ...]\n\nRuns the whole pipeline on the "
+                     "usage: ldmground parity [--fixtures DIR] [--golden T20 ...] [--device cuda]\n\nRuns the whole pipeline on the "
                      "parity fixtures and compares every pair's metrics and skipped flag, the Otsu thresholds, the "
                      "final heatmaps, the summary and the Table III runs with the goldens of the authors' code. "
                      "Exit status 0 when everything agrees.",
@@ -34,17 +36,18 @@ int run_parity(int argc, char** argv) {
              "'{}' is not a parity fixture folder (no golden/ inside); pass --fixtures", fixtures);
   std::vector<std::string> goldens = {"T20", "T20_libstep", "T50"};
   if (vm.count("golden")) goldens = vm["golden"].as<std::vector<std::string>>();
-  runner::ParityOptions po_;
+  pipeline::ParityOptions po_;
   po_.metric_tolerance = vm["tolerance"].as<double>();
   const auto mode = vm["mode"].as<std::string>();
   LDMG_CHECK(mode == "faithful" || mode == "fast", "--mode: expected faithful or fast, got '{}'", mode);
   po_.mode = mode == "fast" ? diffusion::InversionMode::fast : diffusion::InversionMode::faithful;
-  runner::ModelPaths paths;
+  pipeline::ModelPaths paths;
   paths.fill_from_dir(fixtures + "/models");
-  runner::ModelBundle models = runner::load_models(paths);
+  pipeline::ModelBundle models = pipeline::load_models(paths, vm["device"].as<std::string>());
+  std::cout << "parity on " << models.device << "\n";
   int failures = 0;
   for (const auto& g : goldens) {
-    const auto rep = runner::check_parity(fixtures, g, models, po_);
+    const auto rep = pipeline::check_parity(fixtures, g, models, po_);
     std::cout << rep.table() << "\n";
     failures += rep.failures();
   }

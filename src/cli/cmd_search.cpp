@@ -11,6 +11,7 @@
 #include "analysis/config_search.h"
 #include "analysis/offline_analysis.h"
 #include "analysis/search_space.h"
+#include "cache/attention_cache_reader.h"
 #include "cli/job_file.h"
 #include "cli/options.h"
 #include "core/check.h"
@@ -18,43 +19,33 @@
 #include "core/threads.h"
 #include "core/version.h"
 #include "io/file_bytes.h"
-#include "runner/attention_cache_reader.h"
-#include "runner/mpi_env.h"
+#include "sweep/mpi_env.h"
 
 namespace ldmg::cli {
 
 int run_search(int argc, char** argv) {
-  po::options_description desc("search options");
-  add_common_options(desc);
-  desc.add_options()
-      ("job", po::value<std::string>(), "job file of these options")
-      ("run", po::value<std::string>()->required(), "a finished sweep's run folder (with its attention cache)")
+  RunFolderCommand cmd("search", "job file of these options",
+                       "output folder: search.md, search.json, best.ini, scores.csv (every config's score per "
+                       "pathology)");
+  cmd.options().add_options()
       ("space", po::value<std::string>()->required(), "search space file (layers / window / window-start / "
        "window-length / tokens / otsu / sigma / order, alternatives separated by '|')")
-      ("out", po::value<std::string>()->required(), "output folder: search.md, search.json, best.ini, scores.csv "
-       "(every config's score per pathology)")
       ("per-pathology", po::bool_switch()->default_value(true), "choose per pathology (the only mode; accepted for clarity)")
       ("folds", po::value<int>()->default_value(5), "K of the K-fold cross-validation")
       ("seed", po::value<std::uint64_t>()->default_value(0), "fold assignment seed")
       ("metric", po::value<std::string>()->default_value("miou"), "miou | cnr (= |CNR|) | signed-cnr | auroc")
-      ("steps,T", po::value<int>(), "T of the run to search (default: its first)")
-      ("reduce", po::value<std::string>()->default_value("auto"), "auto | mpi | nccl (as for analyze)");
-  po::variables_map vm;
-  if (!parse_options_with_job(argc, argv,
-                              "usage: [mpirun -np N] ldmground search --run RUN --space FILE --out OUT [--folds K] "
-                              "[--seed S] [--metric miou|cnr|auroc]\n\nScores every config of the space on every pair "
-                              "from the attention cache, then per pathology reports the\ncross-validated best config "
-                              "next to the in-sample best and the paper's default.",
-                              desc, vm))
+      ("steps,T", po::value<int>(), "T of the run to search (default: its first)");
+  if (!cmd.parse(argc, argv, "--space FILE [--folds K] [--seed S] [--metric miou|cnr|auroc]",
+                 "Scores every config of the space on every pair from the attention cache, then per pathology "
+                 "reports the\ncross-validated best config next to the in-sample best and the paper's default."))
     return 0;
-  runner::MpiEnv env;
-  apply_rank_options(env, vm);
-
-  const analysis::RunInputs run(vm["run"].as<std::string>());
+  const po::variables_map& vm = cmd.vm();
+  const analysis::RunInputs& run = cmd.run();
+  const sweep::MpiEnv& env = cmd.env();
   const std::string space = vm["space"].as<std::string>();
   analysis::AnalysisOptions o;
   o.configs = analysis::parse_search_space(io::read_file_bytes(space), space);
-  const runner::HeatmapConfig paper;
+  const pipeline::HeatmapConfig paper;
   int paper_index = -1;
   for (std::size_t c = 0; c < o.configs.size(); ++c)
     if (o.configs[c].name() == paper.name()) paper_index = static_cast<int>(c);
@@ -65,7 +56,7 @@ int run_search(int argc, char** argv) {
   o.Ts = {vm.count("steps") ? vm["steps"].as<int>() : run.plan().Ts.front()};
   o.fast = true;
   o.exact_auroc = false;  // not a search metric; the sort per pair-config dominates otherwise
-  o.reduce = runner::parse_reduce_backend(vm["reduce"].as<std::string>());
+  o.reduce = cmd.reduce();
   analysis::SearchOptions so;
   so.folds = vm["folds"].as<int>();
   so.seed = vm["seed"].as<std::uint64_t>();
@@ -86,7 +77,7 @@ int run_search(int argc, char** argv) {
   nlohmann::json j = analysis::search_json(t, result, so, prov);
   j["throughput"] = {{"pair_configs", pair_configs}, {"seconds", seconds}, {"cores", cores},
                      {"pair_configs_per_s_per_core", static_cast<double>(pair_configs) / seconds / cores}};
-  const std::string out = vm["out"].as<std::string>();
+  const std::string& out = cmd.out();
   std::filesystem::create_directories(out);
   io::write_file_atomic(out + "/search.json", j.dump(2) + "\n");
   io::write_file_atomic(out + "/search.md", analysis::search_markdown(j));
@@ -95,7 +86,7 @@ int run_search(int argc, char** argv) {
   int num_steps = 0;
   for (std::size_t i = 0; i < t.sources.size() && num_steps == 0; ++i)
     if (t.grounded(i))
-      num_steps = static_cast<int>(runner::AttentionCacheReader(run.cache_file(t.sources[i].unit)).spec().timesteps.size());
+      num_steps = static_cast<int>(cache::AttentionCacheReader(run.cache_file(t.sources[i].unit)).spec().timesteps.size());
   LDMG_CHECK(num_steps > 0, "search: no pair of T={} in '{}' was grounded", t.T, run.run_dir());
   io::write_file_atomic(out + "/scores.csv", analysis::search_scores_csv(t, run.dataset(), so, num_steps));
   std::cout << fmt::format("search: {} configs x {} pairs in {:.2f} s on {} core(s) = {:.1f} pair-configs/s/core; "

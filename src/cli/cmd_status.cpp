@@ -11,8 +11,8 @@
 #include "core/check.h"
 #include "core/progress.h"
 #include "io/file_bytes.h"
-#include "runner/ledger.h"
-#include "runner/sweep_plan.h"
+#include "sweep/ledger.h"
+#include "sweep/sweep_plan.h"
 
 namespace ldmg::cli {
 
@@ -47,11 +47,11 @@ int run_status(int argc, char** argv) {
                      desc, vm, &pos))
     return 0;
   const std::string run = vm["run"].as<std::string>();
-  const std::string plan_file = runner::plan_path(run);
+  const std::string plan_file = sweep::plan_path(run);
   LDMG_CHECK(std::filesystem::exists(plan_file), "'{}' is not a sweep run folder: {} is missing (a sweep writes it "
              "when it starts)", run, plan_file);
-  const runner::SweepPlan plan = runner::plan_from_json(nlohmann::json::parse(io::read_file_bytes(plan_file)), plan_file);
-  const runner::LedgerState ledger = runner::read_ledgers(run);
+  const sweep::SweepPlan plan = sweep::plan_from_json(nlohmann::json::parse(io::read_file_bytes(plan_file)), plan_file);
+  const sweep::LedgerState ledger = sweep::read_ledgers(run);
 
   std::size_t ok = 0, failed = 0;
   struct PerRank { std::size_t ok = 0, failed = 0; double seconds = 0; };
@@ -79,10 +79,10 @@ int run_status(int argc, char** argv) {
   for (const auto& u : plan.units) {
     const auto it = ledger.latest.find(u.id);
     if (it == ledger.latest.end()) continue;
-    const runner::LedgerRecord& r = it->second;
-    (r.status == runner::UnitStatus::ok ? ok : failed) += 1;
+    const sweep::LedgerRecord& r = it->second;
+    (r.status == sweep::UnitStatus::ok ? ok : failed) += 1;
     PerRank& pr = ranks[r.rank];
-    (r.status == runner::UnitStatus::ok ? pr.ok : pr.failed) += 1;
+    (r.status == sweep::UnitStatus::ok ? pr.ok : pr.failed) += 1;
     pr.seconds += r.seconds;
     const double t = parse_utc(r.time);
     if (t >= latest_start) {

@@ -1,6 +1,6 @@
 // `ldmground sweep`: the MS-CXR pairs x a grid of T values and heatmap
 // configs, under mpirun/srun (one rank per GPU, or CPU ranks), with the
-// attention cache, exact resume and a graceful stop (runner/sweep.h).
+// attention cache, exact resume and a graceful stop (sweep/sweep.h).
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
@@ -14,8 +14,8 @@
 #include "core/threads.h"
 #include "core/version.h"
 #include "data/box_survival.h"
-#include "runner/mpi_env.h"
-#include "runner/sweep.h"
+#include "sweep/mpi_env.h"
+#include "sweep/sweep.h"
 
 namespace ldmg::cli {
 
@@ -24,7 +24,7 @@ namespace {
 // Options that say how to run, not what to compute: left out of the
 // results' provenance so every run of the same job writes the same bytes.
 const std::set<std::string> kRunOnlyOptions = {"help", "job", "run", "threads", "log-level", "device",
-                                               "retry-failed", "fail-fast"};
+                                               "retry-failed", "fail-fast", "batch-images"};
 
 }  // namespace
 
@@ -52,6 +52,7 @@ int run_sweep(int argc, char** argv) {
       ("seed", po::value<std::uint64_t>()->default_value(0), "bootstrap seed");
   add_model_options(desc);
   add_grounding_options(desc, /*several_T=*/true);
+  add_batch_option(desc);
   po::variables_map vm;
   if (!parse_options_with_job(
           argc, argv,
@@ -64,10 +65,10 @@ int run_sweep(int argc, char** argv) {
           "75 stopped by SIGTERM/SIGUSR1/SIGINT (resume me).",
           desc, vm))
     return 0;
-  runner::MpiEnv env;
+  sweep::MpiEnv env;
   apply_rank_options(env, vm);
 
-  runner::SweepOptions o;
+  sweep::SweepOptions o;
   o.run_dir = std::filesystem::absolute(vm["run"].as<std::string>()).lexically_normal().string();
   o.dataset_csv = vm["dataset"].as<std::string>();
   o.images_root = vm["images"].as<std::string>();
@@ -77,15 +78,16 @@ int run_sweep(int argc, char** argv) {
   o.class_name_override = vm["class-name"].as<std::string>();
   o.limit = vm["limit"].as<int>();
   o.category = vm["category"].as<std::string>();
-  o.cache = runner::parse_cache_mode(vm["cache"].as<std::string>());
+  o.cache = sweep::parse_cache_mode(vm["cache"].as<std::string>());
   const std::string dtype = vm["cache-dtype"].as<std::string>();
   LDMG_CHECK(dtype == "float16" || dtype == "float32", "--cache-dtype: expected float16 or float32, got '{}'", dtype);
-  o.cache_options.dtype = dtype == "float16" ? runner::CacheDType::f16 : runner::CacheDType::f32;
+  o.cache_options.dtype = dtype == "float16" ? cache::CacheDType::f16 : cache::CacheDType::f32;
   o.cache_options.gzip_level = vm["cache-gzip"].as<int>();
   LDMG_CHECK(o.cache_options.gzip_level >= 0 && o.cache_options.gzip_level <= 9, "--cache-gzip: expected 0..9, got {}",
              o.cache_options.gzip_level);
   o.retry_failed = vm["retry-failed"].as<bool>();
   o.fail_fast = vm["fail-fast"].as<bool>();
+  const int requested_batch = batch_images_option(vm);
   o.attention_kernel = vm["attention"].as<std::string>();
   o.report.bootstrap.resamples = vm["bootstrap"].as<int>();
   o.report.bootstrap.seed = vm["seed"].as<std::uint64_t>();
@@ -99,12 +101,16 @@ int run_sweep(int argc, char** argv) {
 
   // Device per rank: one GPU each, round robin over the node's GPUs.
   std::string device = vm["device"].as<std::string>();
-  if (device == "auto") device = runner::choose_device(env.local_rank(), torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0);
+  if (device == "auto") device = sweep::choose_device(env.local_rank(), torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0);
   if (env.rank() == 0)
     log::info("{} rank(s); rank 0 on {} with {} CPU thread(s)", env.size(), device, at::get_num_threads());
-  runner::ModelBundle models = runner::load_models(model_paths_from(vm), device, precision_from(vm));
+  pipeline::ModelBundle models = pipeline::load_models(model_paths_from(vm), device, precision_from(vm));
+  o.batch_images = resolve_batch_images(requested_batch, models.device, o.grounding.mode);
+  if (env.rank() == 0 && o.batch_images > 1)
+    log::info("--batch-images {}: each rank inverts up to {} units of one T in one U-Net batch",
+              vm["batch-images"].as<std::string>(), o.batch_images);
 
-  const runner::SweepOutcome out = runner::run_sweep(env, models, o);
+  const sweep::SweepOutcome out = sweep::run_sweep(env, models, o);
   if (env.rank() == 0) {
     if (out.exit_code == 0 || out.exit_code == 1)
       std::cout << fmt::format("sweep done: {} units ({} done before, {} failed) in {:.1f} s; results in {}/results\n",

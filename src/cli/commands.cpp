@@ -13,6 +13,7 @@ int run_demo(int argc, char** argv);
 int run_analyze(int argc, char** argv);
 int run_search(int argc, char** argv);
 int run_bench(int argc, char** argv);
+int run_env(int argc, char** argv);
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> list = {
@@ -26,6 +27,7 @@ const std::vector<Command>& commands() {
       {"parity", "check the pipeline against the authors' goldens on the parity fixtures", run_parity},
       {"bench", "time faithful vs fast inversion on the real-size U-Net (random weights), extrapolated to T=300", run_bench},
       {"inspect", "list the tensors of a weights file (.safetensors, .pth, .bin)", run_inspect},
+      {"env", "the build and machine as ldmground sees them: LibTorch, CUDA, NCCL, MPI, devices, threads", run_env},
   };
   return list;
 }

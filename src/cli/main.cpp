@@ -1,5 +1,6 @@
 // ldmground: one binary, subcommands listed in commands.cpp.
 #include <c10/util/Exception.h>
+#include <torch/version.h>
 
 #include <cstring>
 #include <exception>
@@ -27,7 +28,9 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   if (!std::strcmp(argv[1], "--version")) {
-    std::cout << "ldmground " << ldmg::version_string() << "\n";
+    std::cout << "ldmground " << ldmg::version_string() << "\nLibTorch " << TORCH_VERSION
+              << ", CUDA built in: " << (LDMG_HAVE_CUDA ? "yes" : "no") << ", NCCL built in: "
+              << (LDMG_HAVE_NCCL ? "yes" : "no") << "\n(`ldmground env` lists devices, versions and threads)\n";
     return 0;
   }
   for (const auto& c : ldmg::cli::commands()) {

@@ -1,12 +1,16 @@
 #include "cli/options.h"
 
+#include <fmt/format.h>
+
 #include <iostream>
 
+#include "analysis/run_inputs.h"
+#include "cli/job_file.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "core/threads.h"
 #include "model/attention_math.h"
-#include "runner/mpi_env.h"
+#include "sweep/mpi_env.h"
 
 namespace ldmg::cli {
 
@@ -37,11 +41,37 @@ bool parse_options(int argc, char** argv, const std::string& usage, const po::op
   return true;
 }
 
-void apply_rank_options(const runner::MpiEnv& env, const po::variables_map& vm) {
+void apply_rank_options(const sweep::MpiEnv& env, const po::variables_map& vm) {
   if (env.size() > 1) log::set_prefix(env.label());
   if (env.rank() != 0) log::set_stderr_level(log::Level::warn);  // rank 0 speaks; the others log to files
   apply_common_options(vm);
   if (vm["threads"].as<int>() == 0) set_compute_threads(env.cpu_threads());
+}
+
+RunFolderCommand::RunFolderCommand(const std::string& command, const std::string& job_help,
+                                   const std::string& out_help)
+    : command_(command), desc_(command + " options") {
+  add_common_options(desc_);
+  desc_.add_options()
+      ("job", po::value<std::string>(), job_help.c_str())
+      ("run", po::value<std::string>()->required(), "a finished sweep's run folder (with its attention cache)")
+      ("out", po::value<std::string>()->required(), out_help.c_str())
+      ("reduce", po::value<std::string>()->default_value("auto"), "how the ranks' scores reach rank 0 under MPI: "
+       "auto (NCCL when built with it and every rank sees a GPU, else MPI) | mpi | nccl");
+}
+
+RunFolderCommand::~RunFolderCommand() = default;
+
+bool RunFolderCommand::parse(int argc, char** argv, const std::string& args, const std::string& about) {
+  const std::string usage =
+      fmt::format("usage: [mpirun -np N] ldmground {} --run RUN --out OUT {}\n\n{}", command_, args, about);
+  if (!parse_options_with_job(argc, argv, usage, desc_, vm_)) return false;
+  env_ = std::make_unique<sweep::MpiEnv>();
+  apply_rank_options(*env_, vm_);
+  out_ = vm_["out"].as<std::string>();
+  reduce_ = sweep::parse_reduce_backend(vm_["reduce"].as<std::string>());
+  run_ = std::make_unique<analysis::RunInputs>(vm_["run"].as<std::string>());
+  return true;
 }
 
 void apply_common_options(const po::variables_map& vm) {

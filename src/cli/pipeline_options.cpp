@@ -1,6 +1,7 @@
 #include "cli/pipeline_options.h"
 
 #include "core/check.h"
+#include "core/log.h"
 
 namespace ldmg::cli {
 
@@ -18,13 +19,13 @@ void add_model_options(po::options_description& desc) {
       ("device", po::value<std::string>()->default_value("auto"),
        "auto (a GPU if there is one; in a sweep, GPU <local rank mod GPUs per node>) | cpu | cuda | cuda:N")
       ("precision", po::value<std::string>()->default_value("fp32"),
-       "U-Net arithmetic: fp32 (the authors') | bf16 | fp16 (for GPUs; the attention probabilities, the "
+       "U-Net arithmetic: fp32 (the authors') | bf16 | fp16 | tf32 (for GPUs; tf32 = float32 with TF32 CUDA matmuls and convolutions; the attention probabilities, the "
        "inversion and the heatmaps stay float32; `ldmground bench --precision` reports the error against fp32)");
   desc.add(m);
 }
 
-runner::ModelPaths model_paths_from(const po::variables_map& vm) {
-  runner::ModelPaths p;
+pipeline::ModelPaths model_paths_from(const po::variables_map& vm) {
+  pipeline::ModelPaths p;
   auto get = [&](const char* k) { return vm.count(k) ? vm[k].as<std::string>() : std::string(); };
   p.autoencoder = get("autoencoder");
   p.unet = get("unet");
@@ -72,8 +73,8 @@ void add_grounding_options(po::options_description& desc, bool several_T) {
   desc.add(g);
 }
 
-runner::GroundingOptions grounding_options_from(const po::variables_map& vm) {
-  runner::GroundingOptions o;
+pipeline::GroundingOptions grounding_options_from(const po::variables_map& vm) {
+  pipeline::GroundingOptions o;
   o.T = steps_from(vm).front();
   const auto spacing = vm["spacing"].as<std::string>();
   LDMG_CHECK(spacing == "trailing" || spacing == "exact", "--spacing: expected trailing or exact, got '{}'", spacing);
@@ -84,12 +85,44 @@ runner::GroundingOptions grounding_options_from(const po::variables_map& vm) {
   const auto mode = vm["mode"].as<std::string>();
   LDMG_CHECK(mode == "faithful" || mode == "fast", "--mode: expected faithful or fast, got '{}'", mode);
   o.mode = mode == "faithful" ? diffusion::InversionMode::faithful : diffusion::InversionMode::fast;
-  o.configs = {runner::make_heatmap_config(vm["layers"].as<std::string>(), vm["window"].as<std::string>(),
+  o.configs = {pipeline::make_heatmap_config(vm["layers"].as<std::string>(), vm["window"].as<std::string>(),
                                            vm["tokens"].as<std::string>(), vm["otsu"].as<std::string>(),
                                            vm["sigma"].as<double>(), vm["order"].as<std::string>())};
   if (vm.count("config"))
-    for (const auto& spec : vm["config"].as<std::vector<std::string>>()) o.configs.push_back(runner::parse_heatmap_spec(spec));
+    for (const auto& spec : vm["config"].as<std::vector<std::string>>()) o.configs.push_back(pipeline::parse_heatmap_spec(spec));
   return o;
+}
+
+void add_batch_option(po::options_description& desc) {
+  desc.add_options()("batch-images", po::value<std::string>()->default_value("auto"),
+                     fmt::format("images inverted together in one U-Net batch (--mode fast; faithful runs one at a "
+                                 "time): N | auto = 1 on a CPU, {} on CUDA. Each image keeps its own outputs; the "
+                                 "numbers equal one at a time within float32 batch rounding, not bit for bit",
+                                 kGpuBatchImages)
+                         .c_str());
+}
+
+int batch_images_option(const po::variables_map& vm) {
+  const std::string v = vm["batch-images"].as<std::string>();
+  if (v == "auto") return 0;
+  int n = 0;
+  std::size_t used = 0;
+  try {
+    n = std::stoi(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  LDMG_CHECK(used == v.size() && n >= 1 && n <= 1024, "--batch-images: expected auto or 1..1024, got '{}'", v);
+  return n;
+}
+
+int resolve_batch_images(int requested, const std::string& device, diffusion::InversionMode mode) {
+  int n = requested > 0 ? requested : device.rfind("cuda", 0) == 0 ? kGpuBatchImages : 1;
+  if (mode == diffusion::InversionMode::faithful && n > 1) {
+    if (requested > 0) log::info("--batch-images {}: faithful mode runs one image at a time", n);
+    n = 1;
+  }
+  return n;
 }
 
 std::vector<int> steps_from(const po::variables_map& vm) {

@@ -90,14 +90,14 @@ std::string clip_config_json(const DemoModelOptions& o, std::size_t vocab_size) 
                               {"hidden_size", o.text_hidden},
                               {"initializer_factor", 1.0},
                               {"initializer_range", 0.02},
-                              {"intermediate_size", 4 * o.text_hidden},
+                              {"intermediate_size", o.text_intermediate > 0 ? o.text_intermediate : 4 * o.text_hidden},
                               {"layer_norm_eps", 1e-05},
                               {"max_position_embeddings", 77},
                               {"model_type", "clip_text_model"},
-                              {"num_attention_heads", 2},
-                              {"num_hidden_layers", 2},
+                              {"num_attention_heads", o.text_heads},
+                              {"num_hidden_layers", o.text_layers},
                               {"pad_token_id", 1},
-                              {"projection_dim", o.text_hidden},
+                              {"projection_dim", o.text_projection > 0 ? o.text_projection : o.text_hidden},
                               {"torch_dtype", "float32"},
                               {"transformers_version", "4.34.0"},
                               {"vocab_size", vocab_size}};
@@ -112,6 +112,23 @@ std::int64_t parameter_count(const torch::nn::Module& m) {
 
 }  // namespace
 
+DemoModelOptions bench_model_options(const fs::path& configs_dir, std::uint64_t seed) {
+  DemoModelOptions o;
+  o.seed = seed;
+  o.configs_dir = configs_dir;
+  o.attn2_qk_scale = 1.0;
+  o.token_embedding_std = 0.0;
+  const auto unet_cfg = model::load_unet_config((configs_dir / "ldm/ldm_v0.yaml").string());
+  o.text_hidden = static_cast<int>(unet_cfg.cross_attention_dim);
+  if (o.text_hidden == 1024) {  // SD-2.1's text encoder (OpenCLIP ViT-H/14 text tower as a HF CLIPTextModel)
+    o.text_layers = 23;
+    o.text_heads = 16;
+    o.text_intermediate = 4096;
+    o.text_projection = 512;
+  }
+  return o;
+}
+
 void write_demo_model(const fs::path& dir, const DemoModelOptions& o) {
   c10::InferenceMode not_inference(false);
   torch::NoGradGuard no_grad;
@@ -123,7 +140,17 @@ void write_demo_model(const fs::path& dir, const DemoModelOptions& o) {
   // weights match the YAML by construction.
   const fs::path ae_cfg_path = dir / "configs/stage1/aekl_v0.yaml";
   const fs::path ldm_cfg_path = dir / "configs/ldm/ldm_v0.yaml";
-  const std::string ae_text = ae_yaml(o), ldm_text = ldm_yaml(o);
+  std::string ae_text, ldm_text;
+  if (o.configs_dir.empty()) {
+    ae_text = ae_yaml(o);
+    ldm_text = ldm_yaml(o);
+  } else {
+    const fs::path ae_src = o.configs_dir / "stage1/aekl_v0.yaml", ldm_src = o.configs_dir / "ldm/ldm_v0.yaml";
+    LDMG_CHECK(fs::exists(ae_src) && fs::exists(ldm_src), "model configs missing: expected {} and {}", ae_src.string(),
+               ldm_src.string());
+    ae_text = io::read_file_bytes(ae_src.string());
+    ldm_text = io::read_file_bytes(ldm_src.string());
+  }
   const auto ae_cfg = model::parse_autoencoder_config(ae_text, ae_cfg_path.string());
   const auto unet_cfg = model::parse_unet_config(ldm_text, ldm_cfg_path.string());
   io::write_file_atomic(ae_cfg_path.string(), ae_text);
@@ -151,9 +178,11 @@ void write_demo_model(const fs::path& dir, const DemoModelOptions& o) {
   rt.seed = o.seed + 2;
   model::randomize_parameters(*clip, rt);
   // Token embeddings N(0, 1), as the fixtures: prompts then differ clearly.
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed + 3);
-  for (auto& p : clip->named_parameters())
-    if (p.key() == "text_model.embeddings.token_embedding.weight") p.value().normal_(0.0, 1.0, gen);
+  if (o.token_embedding_std > 0) {
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed + 3);
+    for (auto& p : clip->named_parameters())
+      if (p.key() == "text_model.embeddings.token_embedding.weight") p.value().normal_(0.0, o.token_embedding_std, gen);
+  }
   auto blobs = model::module_blobs(*clip);
   // SD-2.1's checkpoint (pre-4.31 transformers) also carries this buffer.
   blobs.push_back(model::to_blob(text::kClipPositionIdsKey, torch::arange(77, torch::kLong).unsqueeze(0)));
@@ -164,11 +193,12 @@ void write_demo_model(const fs::path& dir, const DemoModelOptions& o) {
       {"what", "random weights in the published formats; not a trained model"},
       {"seed", o.seed},
       {"attn2_qk_scale", o.attn2_qk_scale},
-      {"token_embedding_std", 1.0},
+      {"token_embedding_std", o.token_embedding_std},
       {"tokenizer", {{"merges", vocab.merges.size()}, {"vocab_size", vocab.size()}}},
       {"param_counts",
        {{"autoencoder", parameter_count(*ae)}, {"diffusion_model", parameter_count(*unet)},
         {"text_encoder", parameter_count(*clip)}}}};
+  if (!o.configs_dir.empty()) notes["configs_from"] = o.configs_dir.string();
   io::write_file_atomic((dir / "demo_notes.json").string(), notes.dump(1) + "\n");
 }
 

@@ -43,7 +43,53 @@ class CaptureObserver final : public model::AttentionObserver {
   std::int64_t batch_ = 0, first_cond_ = 0, first_prompt_ = 0;
 };
 
-at::Tensor timestep_tensor(std::int64_t t) { return at::full({1}, t, at::TensorOptions().dtype(at::kLong)); }
+// The conditional call of a batched inversion: batch row b is prompt
+// rows[b].prompt of the image whose maps go to rows[b].sink. Heads as above.
+class BatchCaptureObserver final : public model::AttentionObserver {
+ public:
+  struct Row {
+    AttentionSink* sink = nullptr;
+    int prompt = 0;
+  };
+  BatchCaptureObserver(const std::vector<int>& layers, std::vector<Row> rows)
+      : layers_(layers), rows_(std::move(rows)) {}
+
+  void set_step(int step) { step_ = step; }
+
+  bool wants(int layer) const override { return std::binary_search(layers_.begin(), layers_.end(), layer); }
+
+  void on_attention(int layer, const at::Tensor& probs, std::int64_t heads, std::int64_t h, std::int64_t w) override {
+    const auto batch = static_cast<std::int64_t>(rows_.size());
+    LDMG_ASSERT(probs.size(0) == batch * heads, "attention batch {} != {} x {} heads", probs.size(0), batch, heads);
+    const auto per_batch = probs.view({batch, heads, probs.size(1), probs.size(2)});  // [B, heads, HW, S]
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const at::Tensor maps = heads == 1 ? per_batch[b][0] : per_batch[b].mean(0);  // [HW, S]
+      const Row& r = rows_[static_cast<std::size_t>(b)];
+      r.sink->on_maps(step_, layer, r.prompt, maps, h, w);
+    }
+  }
+
+ private:
+  std::vector<int> layers_;
+  std::vector<Row> rows_;
+  int step_ = 0;
+};
+
+// Made on the latents' device: a filled tensor needs no host-to-device copy,
+// which LibTorch would follow with a stream synchronisation at every step.
+at::Tensor timestep_tensor(std::int64_t t, const at::Device& device) {
+  return at::full({1}, t, at::TensorOptions().dtype(at::kLong).device(device));
+}
+
+bool same_steps(const std::vector<ScheduleStep>& a, const std::vector<ScheduleStep>& b) {
+  auto same_float = [](float x, float y) { return x == y || (x != x && y != y); };  // NaN: no next step
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i].timestep != b[i].timestep || !same_float(a[i].alpha_t, b[i].alpha_t) ||
+        !same_float(a[i].alpha_next, b[i].alpha_next))
+      return false;
+  return true;
+}
 
 }  // namespace
 
@@ -73,7 +119,7 @@ InversionStats run_inversion(const UNetCall& unet, const InverseStepFn& inverse_
       for (int i = 0; i < end; ++i) {
         const bool capture = capture_any && i >= req.capture_begin && i < req.capture_end;
         observer.set_step(i, 2, 1, p);
-        const at::Tensor out = unet(at::cat({z, z}, 0), timestep_tensor(req.steps[i].timestep), context,
+        const at::Tensor out = unet(at::cat({z, z}, 0), timestep_tensor(req.steps[i].timestep, req.z0.device()), context,
                                     capture ? &observer : nullptr, -1);  // [2,C,h,w]
         ++stats.unet_calls;
         stats.unet_batch_rows += 2;
@@ -96,7 +142,7 @@ InversionStats run_inversion(const UNetCall& unet, const InverseStepFn& inverse_
   const int end = capture_any ? req.capture_end : 0;
   at::Tensor z = req.z0;
   for (int i = 0; i < end; ++i) {
-    const at::Tensor t = timestep_tensor(req.steps[i].timestep);
+    const at::Tensor t = timestep_tensor(req.steps[i].timestep, req.z0.device());
     if (i >= req.capture_begin) {
       observer.set_step(i, n_prompts, 0, 0);
       unet(z.expand({n_prompts, z.size(1), z.size(2), z.size(3)}).contiguous(), t, req.conds, &observer, last_layer);
@@ -111,6 +157,76 @@ InversionStats run_inversion(const UNetCall& unet, const InverseStepFn& inverse_
       if (latent_hook) latent_hook(i, z);
     }
     if (progress) progress(i + 1, end);
+  }
+  return stats;
+}
+
+InversionStats run_batched_inversion(const UNetCall& unet, const InverseStepFn& inverse_step,
+                                     const std::vector<BatchedImage>& images) {
+  LDMG_CHECK(!images.empty(), "batched inversion: no images");
+  for (const BatchedImage& im : images)
+    LDMG_ASSERT(im.request && im.sink, "batched inversion: image without request or sink");
+  const InversionRequest& first = *images.front().request;
+  const int n_steps = static_cast<int>(first.steps.size());
+  LDMG_CHECK(first.capture_begin >= 0 && first.capture_begin <= first.capture_end && first.capture_end <= n_steps,
+             "capture window [{}, {}) does not fit the {}-step schedule", first.capture_begin, first.capture_end,
+             n_steps);
+  for (std::size_t i = 1; i < first.layers.size(); ++i)
+    LDMG_ASSERT(first.layers[i - 1] < first.layers[i], "capture layers must be ascending and unique");
+
+  // Rows of the conditional call, image by image; the latent each row starts from.
+  std::vector<BatchCaptureObserver::Row> rows;
+  std::vector<std::int64_t> latent_of_row;
+  std::vector<at::Tensor> z0s, unconds, conds;
+  for (std::size_t k = 0; k < images.size(); ++k) {
+    const InversionRequest& r = *images[k].request;
+    LDMG_CHECK(r.mode == InversionMode::fast, "batched inversion: image {} is not in fast mode", k);
+    LDMG_CHECK(r.z0.dim() == 4 && r.z0.size(0) == 1 && r.z0.sizes() == first.z0.sizes(),
+               "batched inversion: image {}'s z0 must be [1,C,h,w] like image 0's", k);
+    LDMG_CHECK(r.conds.dim() == 3 && r.conds.size(0) >= 1, "image {}: need at least one conditional prompt embedding",
+               k);
+    LDMG_CHECK(same_steps(r.steps, first.steps) && r.layers == first.layers && r.capture_begin == first.capture_begin &&
+                   r.capture_end == first.capture_end,
+               "batched inversion: image {} has another schedule, capture layers or window than image 0", k);
+    z0s.push_back(r.z0);
+    unconds.push_back(r.uncond);
+    conds.push_back(r.conds);
+    for (std::int64_t p = 0; p < r.conds.size(0); ++p) {
+      rows.push_back({images[k].sink, static_cast<int>(p)});
+      latent_of_row.push_back(static_cast<std::int64_t>(k));
+    }
+  }
+  const auto n_images = static_cast<int>(images.size());
+  const auto n_rows = static_cast<int>(rows.size());
+  at::Tensor z = at::cat(z0s, 0);                 // [N,C,h,w]
+  const at::Tensor uncond = at::cat(unconds, 0);  // [N,S,D]
+  const at::Tensor cond = at::cat(conds, 0);      // [sum P,S,D]
+  const at::Tensor row_latent =
+      at::tensor(latent_of_row, at::TensorOptions().dtype(at::kLong)).to(z.device());  // [sum P]
+
+  BatchCaptureObserver observer(first.layers, std::move(rows));
+  const bool capture_any = !first.layers.empty() && first.capture_end > first.capture_begin;
+  const int last_layer = first.layers.empty() ? -1 : first.layers.back();
+  InversionStats stats;
+
+  // As the fast path above, with every image's rows in the same calls.
+  const int end = capture_any ? first.capture_end : 0;
+  for (int i = 0; i < end; ++i) {
+    const at::Tensor t = timestep_tensor(first.steps[i].timestep, z.device());
+    if (i >= first.capture_begin) {
+      observer.set_step(i);
+      unet(z.index_select(0, row_latent), t, cond, &observer, last_layer);  // [sum P,C,h,w] in
+      ++stats.unet_calls;
+      stats.unet_batch_rows += n_rows;
+    }
+    if (i + 1 < end) {
+      const at::Tensor out = unet(z, t, uncond, nullptr, -1);  // [N,C,h,w]
+      ++stats.unet_calls;
+      stats.unet_batch_rows += n_images;
+      z = inverse_step(z, out, first.steps[i]);  // elementwise: each image's own step
+    }
+    for (const BatchedImage& im : images)
+      if (im.progress) im.progress(i + 1, end);
   }
   return stats;
 }

@@ -58,4 +58,22 @@ using ProgressHook = std::function<void(int done, int total)>;
 InversionStats run_inversion(const UNetCall& unet, const InverseStepFn& inverse_step, const InversionRequest& request,
                              AttentionSink& sink, const LatentHook& latent_hook = {}, const ProgressHook& progress = {});
 
+// One image of a batched inversion: its request, where its maps go (with its
+// own prompt indices) and its progress (optional).
+struct BatchedImage {
+  const InversionRequest* request = nullptr;
+  AttentionSink* sink = nullptr;
+  ProgressHook progress;
+};
+
+// Several images inverted together, InversionMode::fast only: at every step
+// one U-Net call holds the unconditional rows of every image, and at captured
+// steps one call holds the conditional rows of every prompt of every image,
+// stopped after the last captured layer. The requests must share the
+// schedule, the capture layers and the window (and the latent shape); each
+// image gets run_inversion's maps within float32 batch rounding. Returns the
+// batch's statistics: as many calls as one image alone, the rows of all.
+InversionStats run_batched_inversion(const UNetCall& unet, const InverseStepFn& inverse_step,
+                                     const std::vector<BatchedImage>& images);
+
 }  // namespace ldmg::diffusion

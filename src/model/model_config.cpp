@@ -45,8 +45,31 @@ YAML::Node section(const YAML::Node& root, const std::string& a, const std::stri
   return sub;
 }
 
+// What a scalar of type T must be, in messages: one value, and a list of them.
 template <typename T>
-T scalar(const YAML::Node& n, const std::string& where, const std::string& source, const char* what) {
+struct Expected;
+template <>
+struct Expected<int> {
+  static constexpr const char* one = "an integer";
+  static constexpr const char* list = "integers";
+};
+template <>
+struct Expected<bool> {
+  static constexpr const char* one = "true or false";
+  static constexpr const char* list = "booleans";
+};
+template <>
+struct Expected<double> {
+  static constexpr const char* one = "a number";
+};
+template <>
+struct Expected<std::string> {
+  static constexpr const char* one = "a string";
+};
+
+template <typename T>
+T scalar(const YAML::Node& n, const std::string& where, const std::string& source) {
+  const char* what = Expected<T>::one;
   LDMG_CHECK(n.IsScalar(), "'{}': {} must be {}, got '{}'", source, where, what, dump(n));
   try {
     return n.as<T>();
@@ -56,35 +79,28 @@ T scalar(const YAML::Node& n, const std::string& where, const std::string& sourc
 }
 
 int to_int(const YAML::Node& n, const std::string& where, const std::string& source) {
-  return scalar<int>(n, where, source, "an integer");
+  return scalar<int>(n, where, source);
 }
 double to_double(const YAML::Node& n, const std::string& where, const std::string& source) {
-  return scalar<double>(n, where, source, "a number");
+  return scalar<double>(n, where, source);
 }
 bool to_bool(const YAML::Node& n, const std::string& where, const std::string& source) {
-  return scalar<bool>(n, where, source, "true or false");
+  return scalar<bool>(n, where, source);
 }
 std::string to_str(const YAML::Node& n, const std::string& where, const std::string& source) {
-  return scalar<std::string>(n, where, source, "a string");
+  return scalar<std::string>(n, where, source);
 }
 
-std::vector<int> to_int_list(const YAML::Node& n, const std::string& where, const std::string& source) {
-  LDMG_CHECK(n.IsSequence(), "'{}': {} must be a list of integers, got '{}'", source, where, dump(n));
-  std::vector<int> v;
-  for (std::size_t i = 0; i < n.size(); ++i) v.push_back(to_int(n[i], fmt::format("{}[{}]", where, i), source));
-  return v;
-}
-
-// An int (repeated `levels` times later) or a list.
-std::vector<int> to_int_or_list(const YAML::Node& n, const std::string& where, const std::string& source) {
-  if (n.IsScalar()) return {to_int(n, where, source)};
-  return to_int_list(n, where, source);
-}
-
-std::vector<bool> to_bool_list(const YAML::Node& n, const std::string& where, const std::string& source) {
-  LDMG_CHECK(n.IsSequence(), "'{}': {} must be a list of booleans, got '{}'", source, where, dump(n));
-  std::vector<bool> v;
-  for (std::size_t i = 0; i < n.size(); ++i) v.push_back(to_bool(n[i], fmt::format("{}[{}]", where, i), source));
+// A YAML list of T, each entry checked and named by its index (`where[i]`).
+// scalar_ok: a single value is also accepted, as a list of one (an int that
+// upstream's ensure_tuple_rep repeats per level; see expand_per_level).
+template <typename T>
+std::vector<T> to_list(const YAML::Node& n, const std::string& where, const std::string& source,
+                       bool scalar_ok = false) {
+  if (scalar_ok && n.IsScalar()) return {scalar<T>(n, where, source)};
+  LDMG_CHECK(n.IsSequence(), "'{}': {} must be a list of {}, got '{}'", source, where, Expected<T>::list, dump(n));
+  std::vector<T> v;
+  for (std::size_t i = 0; i < n.size(); ++i) v.push_back(scalar<T>(n[i], fmt::format("{}[{}]", where, i), source));
   return v;
 }
 
@@ -112,6 +128,48 @@ void expand_per_level(std::vector<int>& v, std::size_t levels, const char* key, 
              levels);
 }
 
+// AutoencoderKL and DiffusionModelUNet share these keys, with the same
+// upstream meaning: the per-level lists and the normalisation. Each parser
+// adds its own keys to this map. `have_spatial`: spatial_dims was given.
+template <typename Config>
+std::map<std::string, KeyHandler> level_keys(Config& c, bool& have_spatial) {
+  Config* p = &c;  // the handlers outlive this call: capture the config, not locals
+  bool* spatial = &have_spatial;
+  return {{"spatial_dims", [=](auto& n, auto& w) { p->spatial_dims = to_int(n, w, p->source); *spatial = true; }},
+          {"num_res_blocks", [=](auto& n, auto& w) { p->num_res_blocks = to_list<int>(n, w, p->source, true); }},
+          {"num_channels", [=](auto& n, auto& w) { p->num_channels = to_list<int>(n, w, p->source); }},
+          {"attention_levels", [=](auto& n, auto& w) { p->attention_levels = to_list<bool>(n, w, p->source); }},
+          {"norm_num_groups", [=](auto& n, auto& w) { p->norm_num_groups = to_int(n, w, p->source); }},
+          {"norm_eps", [=](auto& n, auto& w) { p->norm_eps = to_double(n, w, p->source); }},
+          {"use_flash_attention", [=](auto& n, auto& w) { p->use_flash_attention = to_bool(n, w, p->source); }}};
+}
+
+// The checks of level_keys' values, common to both models.
+template <typename Config>
+void validate_levels(const Config& c) {
+  const std::string& s = c.source;
+  LDMG_CHECK(c.spatial_dims == 2, "'{}': spatial_dims = {} is not supported (only 2D models)", s, c.spatial_dims);
+  LDMG_CHECK(!c.num_channels.empty(), "'{}': num_channels is empty", s);
+  LDMG_CHECK(c.norm_num_groups > 0, "'{}': norm_num_groups must be positive, got {}", s, c.norm_num_groups);
+  for (int ch : c.num_channels)
+    LDMG_CHECK(ch > 0 && ch % c.norm_num_groups == 0,
+               "'{}': every num_channels entry must be a positive multiple of norm_num_groups = {}, got {}", s,
+               c.norm_num_groups, ch);
+  const std::size_t L = c.num_channels.size();
+  LDMG_CHECK(c.attention_levels.size() == L, "'{}': attention_levels has {} entries but num_channels has {}", s,
+             c.attention_levels.size(), L);
+  LDMG_CHECK(c.num_res_blocks.size() == L, "'{}': num_res_blocks has {} entries but num_channels has {}", s,
+             c.num_res_blocks.size(), L);
+  for (int n : c.num_res_blocks) LDMG_CHECK(n >= 0, "'{}': num_res_blocks must be >= 0, got {}", s, n);
+  LDMG_CHECK(c.norm_eps > 0, "'{}': norm_eps must be positive, got {}", s, c.norm_eps);
+}
+
+// The `a.b` mapping of a YAML text (a required section).
+YAML::Node load_section(const std::string& yaml_text, const std::string& source, const std::string& a,
+                        const std::string& b) {
+  return section(load_yaml_text(yaml_text, source), a, b, source, true);
+}
+
 }  // namespace
 
 std::string to_string(NoiseSchedule s) {
@@ -136,46 +194,26 @@ std::string to_string(PredictionType p) {
 // ---- AutoencoderKL ---------------------------------------------------------
 
 void validate(const AutoencoderConfig& c) {
-  const std::string& s = c.source;
-  LDMG_CHECK(c.spatial_dims == 2, "'{}': spatial_dims = {} is not supported (only 2D models)", s, c.spatial_dims);
-  LDMG_CHECK(!c.num_channels.empty(), "'{}': num_channels is empty", s);
-  LDMG_CHECK(c.norm_num_groups > 0, "'{}': norm_num_groups must be positive, got {}", s, c.norm_num_groups);
-  for (int ch : c.num_channels)
-    LDMG_CHECK(ch > 0 && ch % c.norm_num_groups == 0,
-               "'{}': every num_channels entry must be a positive multiple of norm_num_groups = {}, got {}", s,
-               c.norm_num_groups, ch);
-  LDMG_CHECK(c.attention_levels.size() == c.num_channels.size(),
-             "'{}': attention_levels has {} entries but num_channels has {}", s, c.attention_levels.size(),
-             c.num_channels.size());
-  LDMG_CHECK(c.num_res_blocks.size() == c.num_channels.size(),
-             "'{}': num_res_blocks has {} entries but num_channels has {}", s, c.num_res_blocks.size(),
-             c.num_channels.size());
-  for (int n : c.num_res_blocks) LDMG_CHECK(n >= 0, "'{}': num_res_blocks must be >= 0, got {}", s, n);
+  validate_levels(c);
   LDMG_CHECK(c.in_channels > 0 && c.out_channels > 0 && c.latent_channels > 0,
-             "'{}': in_channels, out_channels and latent_channels must be positive", s);
-  LDMG_CHECK(c.norm_eps > 0, "'{}': norm_eps must be positive, got {}", s, c.norm_eps);
+             "'{}': in_channels, out_channels and latent_channels must be positive", c.source);
 }
 
 AutoencoderConfig parse_autoencoder_config(const std::string& yaml_text, const std::string& source) {
-  const YAML::Node root = load_yaml_text(yaml_text, source);
-  const YAML::Node params = section(root, "stage1", "params", source, true);
+  const YAML::Node params = load_section(yaml_text, source, "stage1", "params");
   AutoencoderConfig c;
   c.source = source;
-  bool have_spatial = false;
   const auto& S = source;
-  for_each_key(params, "stage1.params", S,
-               {{"spatial_dims", [&](auto& n, auto& w) { c.spatial_dims = to_int(n, w, S); have_spatial = true; }},
-                {"in_channels", [&](auto& n, auto& w) { c.in_channels = to_int(n, w, S); }},
-                {"out_channels", [&](auto& n, auto& w) { c.out_channels = to_int(n, w, S); }},
-                {"num_res_blocks", [&](auto& n, auto& w) { c.num_res_blocks = to_int_or_list(n, w, S); }},
-                {"num_channels", [&](auto& n, auto& w) { c.num_channels = to_int_list(n, w, S); }},
-                {"attention_levels", [&](auto& n, auto& w) { c.attention_levels = to_bool_list(n, w, S); }},
-                {"latent_channels", [&](auto& n, auto& w) { c.latent_channels = to_int(n, w, S); }},
-                {"norm_num_groups", [&](auto& n, auto& w) { c.norm_num_groups = to_int(n, w, S); }},
-                {"norm_eps", [&](auto& n, auto& w) { c.norm_eps = to_double(n, w, S); }},
-                {"with_encoder_nonlocal_attn", [&](auto& n, auto& w) { c.with_encoder_nonlocal_attn = to_bool(n, w, S); }},
-                {"with_decoder_nonlocal_attn", [&](auto& n, auto& w) { c.with_decoder_nonlocal_attn = to_bool(n, w, S); }},
-                {"use_flash_attention", [&](auto& n, auto& w) { c.use_flash_attention = to_bool(n, w, S); }}});
+  bool have_spatial = false;
+  auto keys = level_keys(c, have_spatial);
+  keys.insert({{"in_channels", [&](auto& n, auto& w) { c.in_channels = to_int(n, w, S); }},
+               {"out_channels", [&](auto& n, auto& w) { c.out_channels = to_int(n, w, S); }},
+               {"latent_channels", [&](auto& n, auto& w) { c.latent_channels = to_int(n, w, S); }},
+               {"with_encoder_nonlocal_attn",
+                [&](auto& n, auto& w) { c.with_encoder_nonlocal_attn = to_bool(n, w, S); }},
+               {"with_decoder_nonlocal_attn",
+                [&](auto& n, auto& w) { c.with_decoder_nonlocal_attn = to_bool(n, w, S); }}});
+  for_each_key(params, "stage1.params", S, keys);
   LDMG_CHECK(have_spatial, "'{}': stage1.params.spatial_dims is required", S);
   if (c.num_res_blocks.size() == 1) expand_per_level(c.num_res_blocks, c.num_channels.size(), "num_res_blocks", S);
   validate(c);
@@ -185,23 +223,12 @@ AutoencoderConfig parse_autoencoder_config(const std::string& yaml_text, const s
 // ---- DiffusionModelUNet ----------------------------------------------------
 
 void validate(const UNetConfig& c) {
+  validate_levels(c);
   const std::string& s = c.source;
-  LDMG_CHECK(c.spatial_dims == 2, "'{}': spatial_dims = {} is not supported (only 2D models)", s, c.spatial_dims);
-  LDMG_CHECK(c.in_channels > 0 && c.out_channels > 0, "'{}': in_channels and out_channels must be positive", s);
-  LDMG_CHECK(!c.num_channels.empty(), "'{}': num_channels is empty", s);
-  LDMG_CHECK(c.norm_num_groups > 0, "'{}': norm_num_groups must be positive, got {}", s, c.norm_num_groups);
-  for (int ch : c.num_channels)
-    LDMG_CHECK(ch > 0 && ch % c.norm_num_groups == 0,
-               "'{}': every num_channels entry must be a positive multiple of norm_num_groups = {}, got {}", s,
-               c.norm_num_groups, ch);
   const std::size_t L = c.num_channels.size();
-  LDMG_CHECK(c.attention_levels.size() == L, "'{}': attention_levels has {} entries but num_channels has {}", s,
-             c.attention_levels.size(), L);
+  LDMG_CHECK(c.in_channels > 0 && c.out_channels > 0, "'{}': in_channels and out_channels must be positive", s);
   LDMG_CHECK(c.num_head_channels.size() == L, "'{}': num_head_channels has {} entries but num_channels has {}", s,
              c.num_head_channels.size(), L);
-  LDMG_CHECK(c.num_res_blocks.size() == L, "'{}': num_res_blocks has {} entries but num_channels has {}", s,
-             c.num_res_blocks.size(), L);
-  for (int n : c.num_res_blocks) LDMG_CHECK(n >= 0, "'{}': num_res_blocks must be >= 0, got {}", s, n);
   LDMG_CHECK(!(c.with_conditioning && c.cross_attention_dim <= 0),
              "'{}': with_conditioning is true but cross_attention_dim is not set", s);
   LDMG_CHECK(!(!c.with_conditioning && c.cross_attention_dim > 0),
@@ -216,29 +243,21 @@ void validate(const UNetConfig& c) {
                "'{}': num_head_channels[{}] = {} must be in 1..num_channels[{}] = {} (level {} has attention{})", s,
                i, nhc, i, c.num_channels[i], i, i + 1 == L ? " or feeds the middle block" : "");
   }
-  LDMG_CHECK(c.norm_eps > 0, "'{}': norm_eps must be positive, got {}", s, c.norm_eps);
 }
 
 UNetConfig parse_unet_config(const std::string& yaml_text, const std::string& source) {
-  const YAML::Node root = load_yaml_text(yaml_text, source);
-  const YAML::Node params = section(root, "ldm", "params", source, true);
+  const YAML::Node params = load_section(yaml_text, source, "ldm", "params");
   UNetConfig c;
   c.source = source;
   const auto& S = source;
   bool have_spatial = false, have_in = false, have_out = false;
   std::vector<int> nhc = {8};
-  for_each_key(
-      params, "ldm.params", S,
-      {{"spatial_dims", [&](auto& n, auto& w) { c.spatial_dims = to_int(n, w, S); have_spatial = true; }},
-       {"in_channels", [&](auto& n, auto& w) { c.in_channels = to_int(n, w, S); have_in = true; }},
+  auto keys = level_keys(c, have_spatial);
+  keys.insert(
+      {{"in_channels", [&](auto& n, auto& w) { c.in_channels = to_int(n, w, S); have_in = true; }},
        {"out_channels", [&](auto& n, auto& w) { c.out_channels = to_int(n, w, S); have_out = true; }},
-       {"num_res_blocks", [&](auto& n, auto& w) { c.num_res_blocks = to_int_or_list(n, w, S); }},
-       {"num_channels", [&](auto& n, auto& w) { c.num_channels = to_int_list(n, w, S); }},
-       {"attention_levels", [&](auto& n, auto& w) { c.attention_levels = to_bool_list(n, w, S); }},
-       {"norm_num_groups", [&](auto& n, auto& w) { c.norm_num_groups = to_int(n, w, S); }},
-       {"norm_eps", [&](auto& n, auto& w) { c.norm_eps = to_double(n, w, S); }},
        {"resblock_updown", [&](auto& n, auto& w) { c.resblock_updown = to_bool(n, w, S); }},
-       {"num_head_channels", [&](auto& n, auto& w) { nhc = to_int_or_list(n, w, S); }},
+       {"num_head_channels", [&](auto& n, auto& w) { nhc = to_list<int>(n, w, S, true); }},
        {"with_conditioning", [&](auto& n, auto& w) { c.with_conditioning = to_bool(n, w, S); }},
        {"transformer_num_layers", [&](auto& n, auto& w) { c.transformer_num_layers = to_int(n, w, S); }},
        {"cross_attention_dim",
@@ -247,8 +266,8 @@ UNetConfig parse_unet_config(const std::string& yaml_text, const std::string& so
         [&](auto& n, auto& w) {
           LDMG_CHECK(n.IsNull(), "'{}': {} (class-conditional U-Nets) is not supported", S, w);
         }},
-       {"upcast_attention", [&](auto& n, auto& w) { c.upcast_attention = to_bool(n, w, S); }},
-       {"use_flash_attention", [&](auto& n, auto& w) { c.use_flash_attention = to_bool(n, w, S); }}});
+       {"upcast_attention", [&](auto& n, auto& w) { c.upcast_attention = to_bool(n, w, S); }}});
+  for_each_key(params, "ldm.params", S, keys);
   LDMG_CHECK(have_spatial && have_in && have_out,
              "'{}': ldm.params needs spatial_dims, in_channels and out_channels", S);
   // Upstream repeats an int num_head_channels over attention_levels and an
@@ -263,8 +282,7 @@ UNetConfig parse_unet_config(const std::string& yaml_text, const std::string& so
 // ---- Scheduler -------------------------------------------------------------
 
 SchedulerConfig parse_scheduler_config(const std::string& yaml_text, const std::string& source) {
-  const YAML::Node root = load_yaml_text(yaml_text, source);
-  const YAML::Node sched = section(root, "ldm", "scheduler", source, true);
+  const YAML::Node sched = load_section(yaml_text, source, "ldm", "scheduler");
   SchedulerConfig c;
   c.source = source;
   const auto& S = source;

@@ -10,8 +10,8 @@
 #include "data/csv.h"
 #include "io/file_bytes.h"
 #include "io/hdf5_file.h"
-#include "runner/evaluation.h"
-#include "runner/heatmap_store.h"
+#include "pipeline/evaluation.h"
+#include "pipeline/heatmap_store.h"
 #include "support/fixtures.h"
 
 using namespace ldmg;
@@ -20,10 +20,10 @@ TEST(EvaluateOutputs, PairsCsvSummaryAndHeatmapsOnFixtures) {
   LDMG_REQUIRE_PARITY_FIXTURES();
   set_compute_threads(0);
   const std::string fx = test::parity_dir();
-  runner::ModelPaths paths;
+  pipeline::ModelPaths paths;
   paths.fill_from_dir(fx + "/models");
-  runner::ModelBundle models = runner::load_models(paths);
-  runner::EvaluateOptions eo;
+  pipeline::ModelBundle models = pipeline::load_models(paths);
+  pipeline::EvaluateOptions eo;
   eo.dataset_csv = fx + "/dataset/ms_cxr.csv";
   eo.images_root = fx + "/dataset/images";
   eo.grounding.T = 20;
@@ -32,15 +32,15 @@ TEST(EvaluateOutputs, PairsCsvSummaryAndHeatmapsOnFixtures) {
   const std::string out = test::temp_dir("evaluate");
   std::map<int, float> heatmap_sums;
   {
-    runner::HeatmapStore store(out + "/heatmaps.h5", {{"version", "test"}}, eo.grounding.configs);
-    const auto res = runner::run_evaluation(models, eo, [&](const runner::PairHeatmap& h) {
+    pipeline::HeatmapStore store(out + "/heatmaps.h5", {{"version", "test"}}, eo.grounding.configs);
+    const auto res = pipeline::run_evaluation(models, eo, [&](const pipeline::PairHeatmap& h) {
       store.add(h);
       heatmap_sums[h.pair] = at::nan_to_num(h.heatmap512, 0.0).sum().item<float>();
     });
     store.commit();
-    runner::ReportOptions ro;
+    pipeline::ReportOptions ro;
     ro.bootstrap.resamples = 100;
-    runner::write_evaluation_report(out, res.rows[0], res.class_order, ro, {{"version", "test"}});
+    pipeline::write_evaluation_report(out, res.rows[0], res.class_order, ro, {{"version", "test"}});
   }
   const auto golden = nlohmann::json::parse(io::read_file_bytes(fx + "/golden/T20/metrics.json"));
   const data::CsvTable csv = data::read_csv(out + "/pairs.csv");

@@ -7,26 +7,26 @@
 #include <iostream>
 
 #include "core/threads.h"
-#include "runner/parity.h"
+#include "pipeline/parity.h"
 #include "support/fixtures.h"
 
 using namespace ldmg;
 
 namespace {
-runner::ModelBundle& fixture_models() {
-  static runner::ModelBundle models = [] {
+pipeline::ModelBundle& fixture_models() {
+  static pipeline::ModelBundle models = [] {
     set_compute_threads(0);
-    runner::ModelPaths paths;
+    pipeline::ModelPaths paths;
     paths.fill_from_dir(test::parity_dir() + "/models");
-    return runner::load_models(paths);
+    return pipeline::load_models(paths);
   }();
   return models;
 }
 
 void expect_parity(const std::string& golden, diffusion::InversionMode mode) {
-  runner::ParityOptions opt;
+  pipeline::ParityOptions opt;
   opt.mode = mode;
-  const auto rep = runner::check_parity(test::parity_dir(), golden, fixture_models(), opt);
+  const auto rep = pipeline::check_parity(test::parity_dir(), golden, fixture_models(), opt);
   std::cout << rep.table();
   EXPECT_EQ(rep.failures(), 0) << rep.table();
   EXPECT_GT(rep.tallies.at("|CNR|").compared, 0);

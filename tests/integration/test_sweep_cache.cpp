@@ -1,6 +1,6 @@
 // A sweep's attention cache, read back: in C++ every cached pair's heatmap,
 // recomputed from the float32 cache with the offline code
-// (runner/cached_heatmap.h), equals the online heatmap bit for bit and
+// (cache/cached_heatmap.h), equals the online heatmap bit for bit and
 // scores to the sweep's own rows exactly; h5py opens the run through
 // cache/index.h5 and reads the same maps. On the demo assets (no ../shared).
 #include <ATen/ATen.h>
@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cache/cached_heatmap.h"
 #include "core/threads.h"
 #include "data/box_survival.h"
 #include "data/image.h"
@@ -17,17 +18,18 @@
 #include "demo/demo_dataset.h"
 #include "demo/demo_model.h"
 #include "io/npy.h"
-#include "runner/cached_heatmap.h"
-#include "runner/mpi_env.h"
-#include "runner/pair_scoring.h"
-#include "runner/sweep.h"
-#include "runner/sweep_plan.h"
-#include "runner/unit_result.h"
+#include "pipeline/pair_scoring.h"
 #include "support/fixtures.h"
 #include "support/python.h"
+#include "sweep/mpi_env.h"
+#include "sweep/sweep.h"
+#include "sweep/sweep_plan.h"
+#include "sweep/unit_result.h"
 
 using namespace ldmg;
-using namespace ldmg::runner;
+using namespace ldmg::pipeline;
+using namespace ldmg::cache;
+using namespace ldmg::sweep;
 
 TEST(SweepCache, OfflineHeatmapsEqualOnlineAndH5pyReadsTheRun) {
   set_compute_threads(1);

@@ -3,11 +3,11 @@
 // RUN_ALL_TESTS, every rank runs every test (so collectives line up), rank 0
 // reports, the other ranks print only their failed assertions, and the exit
 // status is 0 only if every rank passed.
-#include "runner/mpi_env.h"
+#include "sweep/mpi_env.h"
 
 namespace ldmg::testing_mpi {
 
 // The environment main() created (valid while tests run).
-const runner::MpiEnv& env();
+const sweep::MpiEnv& env();
 
 }  // namespace ldmg::testing_mpi

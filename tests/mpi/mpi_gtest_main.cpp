@@ -7,7 +7,7 @@
 namespace ldmg::testing_mpi {
 namespace {
 
-const runner::MpiEnv* g_env = nullptr;
+const sweep::MpiEnv* g_env = nullptr;
 
 // Other ranks: print failed assertions only, with the rank.
 class FailurePrinter : public testing::EmptyTestEventListener {
@@ -25,12 +25,12 @@ class FailurePrinter : public testing::EmptyTestEventListener {
 
 }  // namespace
 
-const runner::MpiEnv& env() { return *g_env; }
+const sweep::MpiEnv& env() { return *g_env; }
 
 }  // namespace ldmg::testing_mpi
 
 int main(int argc, char** argv) {
-  ldmg::runner::MpiEnv mpi(&argc, &argv);
+  ldmg::sweep::MpiEnv mpi(&argc, &argv);
   ldmg::testing_mpi::g_env = &mpi;
   testing::InitGoogleTest(&argc, argv);
   if (mpi.rank() != 0) {

@@ -18,15 +18,15 @@
 
 #include "core/check.h"
 #include "core/sha256.h"
-#include "runner/ledger.h"
-#include "runner/mpi_env.h"
-#include "runner/run_lock.h"
-#include "runner/signals.h"
-#include "runner/work_unit.h"
 #include "support/fixtures.h"
+#include "sweep/ledger.h"
+#include "sweep/mpi_env.h"
+#include "sweep/run_lock.h"
+#include "sweep/signals.h"
+#include "sweep/work_unit.h"
 
 namespace fs = std::filesystem;
-using namespace ldmg::runner;
+using namespace ldmg::sweep;
 
 namespace {
 

@@ -16,14 +16,14 @@
 
 #include "core/check.h"
 #include "core/threads.h"
-#include "runner/ledger.h"
-#include "runner/mpi_env.h"
-#include "runner/run_lock.h"
-#include "runner/work_queue.h"
 #include "mpi_gtest.h"
 #include "support/fixtures.h"
+#include "sweep/ledger.h"
+#include "sweep/mpi_env.h"
+#include "sweep/run_lock.h"
+#include "sweep/work_queue.h"
 
-using namespace ldmg::runner;
+using namespace ldmg::sweep;
 
 namespace {
 
@@ -96,6 +96,33 @@ TEST(WorkQueue, EveryIndexExactlyOnce) {
       std::vector<std::int64_t> expected(static_cast<std::size_t>(n));
       std::iota(expected.begin(), expected.end(), 0);
       EXPECT_EQ(all, expected) << "n = " << n;
+    }
+  }
+}
+
+// sweep --batch-images takes ranges: consecutive, at most `max` long, every
+// index exactly once over all ranks, and a drained queue stays drained.
+TEST(WorkQueue, RangesCoverEveryIndexOnce) {
+  for (std::int64_t n : {0, 1, 5, 7, 100}) {
+    for (std::int64_t max : {1, 3, 8}) {
+      WorkQueue q(env().comm(), n);
+      std::vector<std::int64_t> mine;
+      for (WorkQueue::Range r; (r = q.next_range(max)).count > 0;) {
+        EXPECT_LE(r.count, max);
+        EXPECT_LE(r.first + r.count, n);
+        EXPECT_TRUE(r.count == max || r.first + r.count == n) << "only the last range is short";
+        for (std::int64_t i = r.first; i < r.first + r.count; ++i) mine.push_back(i);
+      }
+      EXPECT_EQ(q.next_range(max).count, 0);
+      EXPECT_EQ(q.next(), -1);
+      EXPECT_EQ(q.taken(), static_cast<std::int64_t>(mine.size()));
+      auto all = gather_on_root(mine);
+      if (env().rank() == 0) {
+        std::sort(all.begin(), all.end());
+        std::vector<std::int64_t> expected(static_cast<std::size_t>(n));
+        std::iota(expected.begin(), expected.end(), 0);
+        EXPECT_EQ(all, expected) << "n = " << n << ", max = " << max;
+      }
     }
   }
 }

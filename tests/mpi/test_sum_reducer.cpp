@@ -1,4 +1,4 @@
-// runner::SumReducer under mpiexec -n 1/2/3: rank 0 gets the exact sums;
+// sweep::SumReducer under mpiexec -n 1/2/3: rank 0 gets the exact sums;
 // values held by one rank each come through bit for bit (NaN and -0.0
 // included, as analyze's score tables need); backend choice and errors agree
 // on every rank. On a machine with CUDA devices and an NCCL build, `auto` and
@@ -12,14 +12,16 @@
 
 #include "core/check.h"
 #include "mpi_gtest.h"
-#include "runner/sum_reducer.h"
+#include "sweep/sum_reducer.h"
 
-using namespace ldmg::runner;
+using namespace ldmg::sweep;
 using ldmg::testing_mpi::env;
 
 namespace {
 
-bool gpu_path_available() { return env().all_true(nccl_built() && visible_cuda_devices() > 0); }
+bool gpu_path_available() {
+  return env().all_true(nccl_built() && visible_cuda_devices() > 0 && env().local_size() <= visible_cuda_devices());
+}
 
 // n values; value i belongs to rank i % size and is 0 on the others.
 std::vector<double> dealt_values(std::size_t n) {
@@ -80,6 +82,21 @@ TEST(SumReducer, AutoPicksNcclOnlyWhereEveryRankHasADevice) {
   auto r = make_sum_reducer(env(), ReduceBackend::automatic);
   EXPECT_EQ(r->name(), gpu_path_available() ? "nccl" : "mpi");
   expect_dealt_sums(*r);
+}
+
+// The gpu label runs this under mpiexec -n 1 and -n 2: NCCL on device
+// buffers, one GPU per rank. Skips (every rank alike) where that cannot be.
+TEST(SumReducer, NcclSumsOnGpus) {
+  if (!env().all_true(nccl_built() && visible_cuda_devices() > 0))
+    GTEST_SKIP() << "no NCCL build or no CUDA device on some rank; NCCL reduction not tested";
+  if (!env().all_true(env().local_size() <= visible_cuda_devices()))
+    GTEST_SKIP() << env().size() << " ranks need " << env().size() << " GPUs (NCCL refuses two ranks on one GPU), "
+                 << "this node has " << visible_cuda_devices() << "; skipped";
+  auto r = make_sum_reducer(env(), ReduceBackend::nccl);
+  EXPECT_EQ(r->name(), "nccl");
+  expect_dealt_sums(*r);
+  auto a = make_sum_reducer(env(), ReduceBackend::automatic);
+  EXPECT_EQ(a->name(), "nccl");
 }
 
 TEST(SumReducer, NcclWithoutDeviceFailsOnEveryRankWithoutHanging) {

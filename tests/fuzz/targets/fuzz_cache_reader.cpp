@@ -1,4 +1,4 @@
-// libFuzzer: the attention cache reader (src/runner/attention_cache_unit.h,
+// libFuzzer: the attention cache reader (src/cache/attention_cache_unit.h,
 // the torch-free part of AttentionCacheReader), structure-aware.
 //
 // libhdf5 itself is not robust to arbitrary corrupt bytes, and its crashes
@@ -22,10 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "cache/attention_cache_format.h"
+#include "cache/attention_cache_unit.h"
 #include "fuzz_common.h"
 #include "io/hdf5_file.h"
-#include "runner/attention_cache_format.h"
-#include "runner/attention_cache_unit.h"
 
 namespace {
 
@@ -294,8 +294,8 @@ void write_map(Group& g, const std::string& name, std::int64_t rows, std::int64_
 void write_unit_file(const std::string& path, FuzzedDataProvider& in) {
   const Unit u = make_unit(in);
   auto f = ldmg::io::h5::File::create(path, /*atomic=*/false);
-  string_attr(f, "format", ldmg::runner::kAttentionCacheFormat, in);
-  int_attr(f, "schema_version", ldmg::runner::kAttentionCacheSchemaVersion, in);
+  string_attr(f, "format", ldmg::cache::kAttentionCacheFormat, in);
+  int_attr(f, "schema_version", ldmg::cache::kAttentionCacheSchemaVersion, in);
   int_attr(f, "complete", 1, in);
   string_attr(f, "unit_id", "unit-fuzz", in);
   int_attr(f, "T", static_cast<std::int64_t>(u.timesteps.size()), in);
@@ -317,7 +317,7 @@ void write_unit_file(const std::string& path, FuzzedDataProvider& in) {
   }
   for (std::size_t p = 0; p < u.tokens.size(); ++p) {
     if (variant(in) == Variant::absent) continue;
-    Group g = f.create_group(ldmg::runner::cache_prompt_group(static_cast<int>(p)));
+    Group g = f.create_group(ldmg::cache::cache_prompt_group(static_cast<int>(p)));
     string_attr(g, "prompt", "small left pleural effusion", in);
     string_attr(g, "category", "Pleural Effusion", in);
     int_attr(g, "pair_index", static_cast<std::int64_t>(p), in);
@@ -346,7 +346,7 @@ void write_unit_file(const std::string& path, FuzzedDataProvider& in) {
         break;
     }
     for (std::size_t l = 0; l < u.layer_index.size(); ++l)
-      write_map(f, ldmg::runner::cache_layer_dataset(static_cast<int>(p), static_cast<int>(u.layer_index[l])),
+      write_map(f, ldmg::cache::cache_layer_dataset(static_cast<int>(p), static_cast<int>(u.layer_index[l])),
                 static_cast<std::int64_t>(u.cached_steps.size()), u.layer_h[l] * u.layer_w[l],
                 static_cast<std::int64_t>(tok.size()), u.f16, in);
   }
@@ -354,11 +354,11 @@ void write_unit_file(const std::string& path, FuzzedDataProvider& in) {
 
 // Reads everything the analysis reads; sizes must match the validated spec.
 void read_unit(const std::string& path, FuzzedDataProvider& in) {
-  ldmg::runner::CacheExpectation expect;
+  ldmg::cache::CacheExpectation expect;
   if (in.ConsumeBool()) expect.model_digest = in.ConsumeBool() ? "sha256:0123" : in.ConsumeRandomLengthString(16);
   if (in.ConsumeBool())
     expect.config_json = in.ConsumeBool() ? R"({"t_min":1,"layers":[0,3]})" : in.ConsumeRandomLengthString(32);
-  const ldmg::runner::AttentionCacheUnit unit(path, expect);
+  const ldmg::cache::AttentionCacheUnit unit(path, expect);
   const auto& spec = unit.spec();
   for (std::size_t p = 0; p < spec.prompts.size(); ++p) {
     const auto n = static_cast<std::size_t>(spec.prompts[p].n_tokens());

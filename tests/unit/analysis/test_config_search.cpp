@@ -32,7 +32,7 @@ data::MsCxrDataset make_dataset(const std::vector<std::string>& cats) {
   return data::MsCxrDataset("hand-made", pairs);
 }
 
-ScoreTable make_table(const data::MsCxrDataset& ds, std::vector<runner::HeatmapConfig> configs,
+ScoreTable make_table(const data::MsCxrDataset& ds, std::vector<pipeline::HeatmapConfig> configs,
                       const std::vector<std::vector<double>>& miou /* [config][pair] */) {
   ScoreTable t;
   t.T = 100;
@@ -49,7 +49,7 @@ ScoreTable make_table(const data::MsCxrDataset& ds, std::vector<runner::HeatmapC
 TEST(ConfigSearch, CrossValidationByHand) {
   // A: 6 pairs, B: 4 pairs. Folds 10 > n: leave-one-out in both.
   const auto ds = make_dataset({"A", "A", "A", "A", "A", "A", "B", "B", "B", "B"});
-  std::vector<runner::HeatmapConfig> cfgs(3);
+  std::vector<pipeline::HeatmapConfig> cfgs(3);
   cfgs[1].otsu = false;
   cfgs[2].sigma = 0;
   const ScoreTable t = make_table(ds, cfgs,
@@ -92,8 +92,8 @@ TEST(ConfigSearch, CrossValidationByHand) {
 
 TEST(ConfigSearch, ScoresCsvHoldsEveryConfigsMeanPerPathology) {
   const auto ds = make_dataset({"A", "A", "A", "B", "B"});
-  std::vector<runner::HeatmapConfig> cfgs(2);
-  cfgs[1] = runner::parse_heatmap_spec("layers=6,7;window=0:10;otsu=off");
+  std::vector<pipeline::HeatmapConfig> cfgs(2);
+  cfgs[1] = pipeline::parse_heatmap_spec("layers=6,7;window=0:10;otsu=off");
   ScoreTable t = make_table(ds, cfgs, {{.1, .2, .6, .5, std::numeric_limits<double>::quiet_NaN()}, {.4, .4, .4, .25, .75}});
   t.sources[4].prompt = -1;  // pair 4 not grounded: in no mean (its NaN would be skipped anyway)
   SearchOptions o;
@@ -143,7 +143,7 @@ TEST(SearchSpace, CartesianProductAndSpecRoundTrip) {
       "tokens = all | pathology\notsu = on | off\n",
       "space.txt");
   EXPECT_EQ(cfgs.size(), 2u * 3u * 2u * 2u);
-  for (const auto& c : cfgs) EXPECT_EQ(runner::parse_heatmap_spec(heatmap_spec(c)).name(), c.name());
+  for (const auto& c : cfgs) EXPECT_EQ(pipeline::parse_heatmap_spec(heatmap_spec(c)).name(), c.name());
   // Loops nest in key order (layers, window, tokens, otsu, ...): index 4 = the first explicit window.
   ASSERT_TRUE(cfgs[4].window_begin.has_value());
   EXPECT_EQ(*cfgs[4].window_begin, 0);
@@ -163,8 +163,8 @@ TEST(SearchSpace, CartesianProductAndSpecRoundTrip) {
 
 TEST(PaperTables, TableThreeKeepsPromptsWithTheClassName) {
   const auto ds = make_dataset({"A", "A", "B", "B"});
-  std::vector<runner::HeatmapConfig> cfgs(2);
-  cfgs[1].tokens = runner::TokenMode::pathology;
+  std::vector<pipeline::HeatmapConfig> cfgs(2);
+  cfgs[1].tokens = pipeline::TokenMode::pathology;
   ScoreTable t = make_table(ds, cfgs, {{.1, .2, .3, .4}, {.5, .6, .7, .8}});
   t.values[(1 * 4 + 1) * kNumFields + kTokensEmpty] = 1.0;  // pair 1: no class-name token
   const auto tab = paper_tables({t}, ds);

@@ -1,6 +1,6 @@
 // Shortcut (c): metrics on the compressed 512 grid with per-cell weights
 // equal the metrics on the materialised original-size map
-// (runner::score_heatmap): mIoU and AUC-ROC exactly, CNR within 1e-5.
+// (pipeline::score_heatmap): mIoU and AUC-ROC exactly, CNR within 1e-5.
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <random>
 
 #include "analysis/scoring_grid.h"
-#include "runner/pair_scoring.h"
+#include "pipeline/pair_scoring.h"
 
 using namespace ldmg;
 
@@ -53,7 +53,7 @@ TEST(ScoringGrid, EqualsOriginalSizeMetrics) {
       const at::Tensor m = test_map(512, 17 + k++, nan);
       const analysis::ScoringGrid grid(c.w, c.h, c.boxes);
       EXPECT_LE(grid.rows(), 512 + 2 + 2 * static_cast<std::int64_t>(c.boxes.size()));
-      expect_same(grid.score(m), runner::score_heatmap(m, c.boxes, c.w, c.h),
+      expect_same(grid.score(m), pipeline::score_heatmap(m, c.boxes, c.w, c.h),
                   fmt::format("{}x{} nan={}", c.w, c.h, nan));
     }
 }
@@ -62,7 +62,7 @@ TEST(ScoringGrid, AllNanMapAndConstantMap) {
   const std::vector<data::Box> boxes = {{100, 100, 200, 150}};
   const analysis::ScoringGrid grid(800, 640, boxes);
   for (const at::Tensor& m : {at::full({512, 512}, std::nanf("")), at::zeros({512, 512})})
-    expect_same(grid.score(m), runner::score_heatmap(m, boxes, 800, 640), "degenerate");
+    expect_same(grid.score(m), pipeline::score_heatmap(m, boxes, 800, 640), "degenerate");
 }
 
 // Hand-computed: a 2x2 map on a 6x4 image. s = 4, padding 1 column each side;

@@ -10,8 +10,8 @@
 #include "core/check.h"
 #include "demo/demo_model.h"
 #include "model/precision.h"
-#include "runner/image_grounder.h"
-#include "runner/model_bundle.h"
+#include "pipeline/image_grounder.h"
+#include "pipeline/model_bundle.h"
 #include "support/fixtures.h"
 
 namespace ldmg {
@@ -19,11 +19,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-runner::ModelPaths demo_paths() {
-  static const runner::ModelPaths paths = [] {
+pipeline::ModelPaths demo_paths() {
+  static const pipeline::ModelPaths paths = [] {
     const fs::path d = fs::path(test::temp_dir("precision")) / "models";
     demo::write_demo_model(d);
-    runner::ModelPaths p;
+    pipeline::ModelPaths p;
     p.fill_from_dir(d.string());
     return p;
   }();
@@ -55,6 +55,8 @@ TEST(Precision, ParsesAndNamesItsValues) {
   EXPECT_EQ(model::parse_precision("bf16"), model::Precision::bf16);
   EXPECT_EQ(model::to_string(model::Precision::fp16), "fp16");
   EXPECT_EQ(model::scalar_type(model::Precision::bf16), at::kBFloat16);
+  EXPECT_EQ(model::parse_precision("tf32"), model::Precision::tf32);
+  EXPECT_EQ(model::scalar_type(model::Precision::tf32), at::kFloat);  // float32 weights, TF32 math on CUDA only
   try {
     model::parse_precision("fp8");
     FAIL();
@@ -64,13 +66,13 @@ TEST(Precision, ParsesAndNamesItsValues) {
 }
 
 TEST(Precision, SixteenBitUNetStaysCloseToFloat32) {
-  runner::GroundingOptions opt;
+  pipeline::GroundingOptions opt;
   opt.T = 20;
   opt.mode = diffusion::InversionMode::fast;
   const at::Tensor x = smooth_image();
-  const std::vector<runner::PromptInput> prompts = {{"Small left pleural effusion.", "Pleural effusion"}};
-  runner::ModelBundle fp32 = runner::load_models(demo_paths());
-  const auto ref = runner::ground_image(fp32, x, prompts, opt);
+  const std::vector<pipeline::PromptInput> prompts = {{"Small left pleural effusion.", "Pleural effusion"}};
+  pipeline::ModelBundle fp32 = pipeline::load_models(demo_paths());
+  const auto ref = pipeline::ground_image(fp32, x, prompts, opt);
   const at::Tensor ref_norm = ref.prompts[0].per_config[0].post.norm;
   // Measured on this model (T=20, 21 steps): bf16 max 0.32 / mean 0.017,
   // fp16 max 0.020 / mean 0.0020. bf16 keeps 8 mantissa bits, fp16 11: its
@@ -80,11 +82,11 @@ TEST(Precision, SixteenBitUNetStaysCloseToFloat32) {
   for (const auto& [precision, max_bound, mean_bound] :
        {std::tuple{model::Precision::bf16, 0.6, 0.04}, std::tuple{model::Precision::fp16, 0.05, 0.005}}) {
     SCOPED_TRACE(model::to_string(precision));
-    runner::ModelBundle low = runner::load_models(demo_paths(), "cpu", precision);
+    pipeline::ModelBundle low = pipeline::load_models(demo_paths(), "cpu", precision);
     ASSERT_EQ(low.unet_precision, precision);
     for (const auto& p : low.unet->parameters()) ASSERT_EQ(p.scalar_type(), model::scalar_type(precision));
     DtypeCheckingSink dtypes;
-    const auto got = runner::ground_image(low, x, prompts, opt, &dtypes);
+    const auto got = pipeline::ground_image(low, x, prompts, opt, &dtypes);
     EXPECT_GT(dtypes.maps, 0);
     EXPECT_EQ(dtypes.not_float, 0);
     EXPECT_LT(dtypes.max_row_sum_error, 1e-5);  // softmax in float32
@@ -99,7 +101,7 @@ TEST(Precision, SixteenBitUNetStaysCloseToFloat32) {
 }
 
 TEST(Precision, ReducedUNetCannotGoBackToFloat32) {
-  runner::ModelBundle m = runner::load_models(demo_paths(), "cpu", model::Precision::bf16);
+  pipeline::ModelBundle m = pipeline::load_models(demo_paths(), "cpu", model::Precision::bf16);
   try {
     m.set_unet_precision(model::Precision::fp32);
     FAIL();

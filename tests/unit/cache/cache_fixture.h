@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "runner/attention_cache_writer.h"
+#include "cache/attention_cache_writer.h"
 
 namespace ldmg::test {
 
@@ -28,8 +28,8 @@ inline float cache_value(int prompt, int layer, int step, std::int64_t pixel, st
   return 0.01f + 0.99f * static_cast<float>(z >> 40) / static_cast<float>(1ull << 24);
 }
 
-inline runner::CachedPrompt make_prompt(int i, int n_tokens) {
-  runner::CachedPrompt p;
+inline cache::CachedPrompt make_prompt(int i, int n_tokens) {
+  cache::CachedPrompt p;
   p.text = i == 0 ? "small left pleural effusion" : "right lower lobe consolidation with air bronchograms";
   p.token_ids.push_back(49406);
   p.token_strings.push_back("<|startoftext|>");
@@ -50,8 +50,8 @@ inline runner::CachedPrompt make_prompt(int i, int n_tokens) {
   return p;
 }
 
-inline runner::CacheUnitSpec make_spec(const std::string& unit_id = "unit-abc123") {
-  runner::CacheUnitSpec s;
+inline cache::CacheUnitSpec make_spec(const std::string& unit_id = "unit-abc123") {
+  cache::CacheUnitSpec s;
   s.unit_id = unit_id;
   s.T = 10;
   s.config_json = R"({"heatmap":{"t_min":2,"t_max":8},"layers":[0,3,8]})";
@@ -82,7 +82,7 @@ inline at::Tensor fake_probs(int prompt, int layer, int step, std::int64_t hw, s
 struct Skip {
   int prompt = -1, layer = -1, step = -1;
 };
-inline void produce(runner::AttentionCacheWriter& w, const runner::CacheUnitSpec& spec, Skip skip = {}) {
+inline void produce(cache::AttentionCacheWriter& w, const cache::CacheUnitSpec& spec, Skip skip = {}) {
   for (int step = 0; step < static_cast<int>(spec.timesteps.size()); ++step)
     for (int layer = 0; layer < 11; ++layer)
       for (int p = 0; p < static_cast<int>(spec.prompts.size()); ++p) {
@@ -95,8 +95,8 @@ inline void produce(runner::AttentionCacheWriter& w, const runner::CacheUnitSpec
 }
 
 // The expected [h*w, n] map.
-inline at::Tensor expected_map(const runner::CacheUnitSpec& spec, int prompt, int layer, int step) {
-  const runner::CachedLayer& l = spec.layers[spec.layer_position(layer)];
+inline at::Tensor expected_map(const cache::CacheUnitSpec& spec, int prompt, int layer, int step) {
+  const cache::CachedLayer& l = spec.layers[spec.layer_position(layer)];
   return fake_probs(prompt, layer, step, l.h * l.w, spec.prompts[prompt].n_tokens())
       .narrow(1, 0, spec.prompts[prompt].n_tokens())
       .contiguous();  // [HW, n]

@@ -12,16 +12,16 @@
 #include <fstream>
 #include <functional>
 
+#include "cache/attention_cache_reader.h"
+#include "cache/attention_cache_writer.h"
 #include "cache_fixture.h"
 #include "core/check.h"
 #include "io/hdf5_file.h"
 #include "io/safetensors.h"
-#include "runner/attention_cache_reader.h"
-#include "runner/attention_cache_writer.h"
 #include "support/fixtures.h"
 
 using namespace ldmg;
-using namespace ldmg::runner;
+using namespace ldmg::cache;
 namespace fs = std::filesystem;
 
 namespace {

@@ -13,15 +13,15 @@
 #include <regex>
 #include <sstream>
 
+#include "cache/attention_cache_reader.h"
+#include "cache/attention_cache_writer.h"
 #include "cache_fixture.h"
 #include "io/npy.h"
-#include "runner/attention_cache_reader.h"
-#include "runner/attention_cache_writer.h"
 #include "support/fixtures.h"
 #include "support/python.h"
 
 using namespace ldmg;
-using namespace ldmg::runner;
+using namespace ldmg::cache;
 namespace fs = std::filesystem;
 
 namespace {

@@ -1,5 +1,5 @@
 // The demo assets (src/demo/): same seed -> same bytes, the model folder
-// loads strictly through runner::load_models and grounds an image, the
+// loads strictly through pipeline::load_models and grounds an image, the
 // dataset parses with data::read_ms_cxr and its images decode at the CSV's
 // size, and the tokenizer behaves like a CLIP tokenizer on the demo prompts.
 #include <gtest/gtest.h>
@@ -21,8 +21,11 @@
 #include "demo/demo_model.h"
 #include "demo/report_sentences.h"
 #include "io/file_bytes.h"
-#include "runner/image_grounder.h"
-#include "runner/model_bundle.h"
+#include "model/diffusion_unet.h"
+#include "model/model_config.h"
+#include "model/random_weights.h"
+#include "pipeline/image_grounder.h"
+#include "pipeline/model_bundle.h"
 #include "support/fixtures.h"
 #include "support/python.h"
 #include "text/clip_text_config.h"
@@ -83,6 +86,42 @@ TEST(DemoModel, SameSeedSameBytesOtherSeedOtherWeights) {
   EXPECT_NE(a.at("diffusion_model.pth"), c.at("diffusion_model.pth"));
   EXPECT_NE(a.at("text_encoder/model.safetensors"), c.at("text_encoder/model.safetensors"));
   EXPECT_EQ(a.at("tokenizer/vocab.json"), c.at("tokenizer/vocab.json"));  // the tokenizer does not depend on the seed
+}
+
+// `bench --export`: the configs copied byte for byte, the U-Net `bench` times
+// (seed + 1, plain init) and a text encoder as wide as the U-Net's context.
+TEST(DemoModel, BenchModelCopiesConfigsAndHoldsTheBenchUNet) {
+  const fs::path configs = model_dir() / "configs";
+  const auto o = demo::bench_model_options(configs, 7);
+  EXPECT_EQ(o.text_hidden, 32);  // the demo U-Net's cross_attention_dim
+  EXPECT_EQ(o.text_layers, 2);
+  EXPECT_EQ(o.attn2_qk_scale, 1.0);
+  EXPECT_EQ(o.token_embedding_std, 0.0);
+  const fs::path dir = fs::path(test::temp_dir("demo_bench_model")) / "models";
+  demo::write_demo_model(dir, o);
+  for (const char* cfg : {"stage1/aekl_v0.yaml", "ldm/ldm_v0.yaml"})
+    EXPECT_EQ(io::read_file_bytes((dir / "configs" / cfg).string()), io::read_file_bytes((configs / cfg).string())) << cfg;
+
+  const std::string ldm = (configs / "ldm/ldm_v0.yaml").string();
+  model::RandomWeightOptions rw;
+  rw.seed = 8;  // o.seed + 1, as pipeline::run_benchmark builds it
+  const auto expected = model::random_diffusion_unet(model::load_unet_config(ldm), rw);
+  const auto written = model::load_diffusion_unet(ldm, (dir / "diffusion_model.pth").string());
+  const auto want = expected->named_parameters(), got = written->named_parameters();
+  ASSERT_EQ(want.size(), got.size());
+  for (const auto& p : want) EXPECT_TRUE(torch::equal(p.value(), got[p.key()])) << p.key();
+
+  const auto clip = text::parse_clip_text_config(io::read_file_bytes((dir / "text_encoder/config.json").string()), "bench");
+  EXPECT_EQ(clip.hidden_size, 32);
+
+  // The authors' real sizes: SD-2.1's text tower.
+  if (test::shared_dir().empty()) GTEST_SKIP() << "shared/fixtures/configs not found: the 1024-wide case is not checked";
+  const auto real = demo::bench_model_options(fs::path(test::shared_dir()) / "fixtures/configs", 1);
+  EXPECT_EQ(real.text_hidden, 1024);
+  EXPECT_EQ(real.text_layers, 23);
+  EXPECT_EQ(real.text_heads, 16);
+  EXPECT_EQ(real.text_intermediate, 4096);
+  EXPECT_EQ(real.text_projection, 512);
 }
 
 TEST(DemoDataset, SameSeedSameBytes) {
@@ -203,21 +242,21 @@ TEST(DemoTokenizer, TrainerIsClipShaped) {
 }
 
 TEST(DemoModel, LoadsStrictlyAndGrounds) {
-  runner::ModelPaths paths;
+  pipeline::ModelPaths paths;
   paths.fill_from_dir(model_dir().string());
   EXPECT_EQ(fs::path(paths.unet).filename(), "diffusion_model.pth");
-  runner::ModelBundle models = runner::load_models(paths);
+  pipeline::ModelBundle models = pipeline::load_models(paths);
   EXPECT_EQ(models.unet->num_attn2_layers(), 11);
 
   const auto& ds = dataset();
   const auto set = data::read_ms_cxr(ds.csv, {ds.images_root});
   const auto& pair = set[0];
   const at::Tensor x = data::preprocess_image(data::read_image(pair.image_path));
-  runner::GroundingOptions opt;
+  pipeline::GroundingOptions opt;
   opt.T = 10;  // T=5 has an empty default window (5//2 - 5//10 .. same)
   opt.mode = diffusion::InversionMode::fast;
   const auto t0 = std::chrono::steady_clock::now();
-  const auto g = runner::ground_image(models, x, {{pair.prompt, pair.category}, {"Moderate cardiomegaly.", "Cardiomegaly"}},
+  const auto g = pipeline::ground_image(models, x, {{pair.prompt, pair.category}, {"Moderate cardiomegaly.", "Cardiomegaly"}},
                                       opt);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(g.prompts.size(), 2u);
@@ -234,7 +273,7 @@ TEST(DemoModel, LoadsStrictlyAndGrounds) {
   if (const char* t = std::getenv("LDMG_DEMO_TIME_T")) {  // e.g. LDMG_DEMO_TIME_T=20 for the sweep estimate
     opt.T = std::atoi(t);
     const auto t1 = std::chrono::steady_clock::now();
-    runner::ground_image(models, x, {{pair.prompt, pair.category}}, opt);
+    pipeline::ground_image(models, x, {{pair.prompt, pair.category}}, opt);
     std::cout << "[demo] ground_image T=" << opt.T << " fast, 1 prompt: "
               << std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count() << " s\n";
   }

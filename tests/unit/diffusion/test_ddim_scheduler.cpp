@@ -146,8 +146,11 @@ TEST(DdimSchedule, InverseStepReproducesGoldenLatent) {
   const double err = test::max_abs_diff(out[0], latents[t_min]);
   RecordProperty("max_err_inverse_step", std::to_string(err));
   std::printf("inverse step max err %.3g\n", err);
-  // Same alphas, same float32 tensor ops in the same order: bit-equal.
-  EXPECT_EQ(err, 0.0);
+  // Same alphas, same float32 tensor ops in the same order: bit-equal on the
+  // Intel CPUs of earlier sessions; on AMD EPYC (LibTorch 2.15) 2.4e-7, one
+  // float32 ulp of the latents (|z| in [2, 4)), from the CPU's elementwise
+  // kernels. Two ulps allowed.
+  EXPECT_LE(err, 4.8e-7);
 }
 
 TEST(DdimSchedule, PredictionTypesAgreeOnAConsistentSample) {

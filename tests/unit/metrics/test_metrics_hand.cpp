@@ -1,4 +1,5 @@
-// Hand-computed metric values on tiny maps, weights, aggregation, bootstrap.
+// Hand-computed metric values on tiny maps, weights, all of a pair at once
+// (score_map), aggregation, bootstrap.
 #include <gtest/gtest.h>
 
 #include <cfloat>
@@ -10,6 +11,7 @@
 #include "metrics/bootstrap.h"
 #include "metrics/cnr.h"
 #include "metrics/miou.h"
+#include "metrics/score_map.h"
 
 using namespace ldmg;
 using namespace ldmg::metrics;
@@ -101,6 +103,40 @@ TEST(Weights, WeightedCoarseMapEqualsMaterialisedMap) {
   // and the weights matter: without them the answer differs
   const MapView unweighted{coarse, 2, 2};
   EXPECT_NE(cnr(unweighted, bc).cnr, cnr(mf, bf).cnr);
+}
+
+TEST(ScoreMap, HandComputedAndEqualToTheSeparateMetrics) {
+  const float m[] = {0.05f, 0.15f, 0.25f, 0.35f, 0.45f, kNaN};
+  const MapView v{m, 2, 3};
+  // box = column 0: in {.05, .35} (mean .2, var .0225), out {.15, .25, .45} (mean .28333, var .015556)
+  const std::vector<Box> box{Box{0, 0, 1, 2}};
+  const PairMetrics p = score_map(v, box);
+  EXPECT_NEAR(p.cnr, -0.0833333 / std::sqrt(0.0225 + 0.0155556), 1e-6);
+  EXPECT_NEAR(p.abs_cnr, 0.0833333 / std::sqrt(0.0225 + 0.0155556), 1e-6);
+  EXPECT_NEAR(p.miou, (0.2 + 0.25 + 1.0 / 3 + 0 + 0) / 5, 1e-7);  // IoUs at .1 .. .5
+  // thresholds 0, .25, .5, ..: (fp, tp) = (3, 2), (2, 1), (0, 0).. -> (2 * 1 / 2 + 1 * 3 / 2) / (2 * 3)
+  EXPECT_DOUBLE_EQ(p.auroc, 2.5 / 6);
+  EXPECT_DOUBLE_EQ(p.auroc_exact, 2.0 / 6);  // .35 beats .15 and .25
+  EXPECT_TRUE(p.category.empty());
+  // The same bits as the separate calls, weighted or not (pipeline::score_heatmap and
+  // analysis::ScoringGrid rely on it); exact_auroc = false only leaves auroc_exact NaN.
+  const std::uint32_t w[] = {2, 1, 3, 1, 5, 1};
+  for (const MapView& view : {v, MapView{m, 2, 3, w}}) {
+    const PairMetrics a = score_map(view, box);
+    EXPECT_EQ(a.cnr, cnr(view, box).cnr);
+    EXPECT_EQ(a.abs_cnr, cnr(view, box).abs_cnr);
+    EXPECT_EQ(a.miou, miou(view, box));
+    EXPECT_EQ(a.auroc, auroc_binned(view, box));
+    EXPECT_EQ(a.auroc_exact, auroc_exact(view, box));
+    const PairMetrics b = score_map(view, box, /*exact_auroc=*/false);
+    EXPECT_EQ(b.cnr, a.cnr);
+    EXPECT_EQ(b.abs_cnr, a.abs_cnr);
+    EXPECT_EQ(b.miou, a.miou);
+    EXPECT_EQ(b.auroc, a.auroc);
+    EXPECT_TRUE(std::isnan(b.auroc_exact));
+  }
+  EXPECT_NE(score_map(MapView{m, 2, 3, w}, box).cnr, p.cnr);  // the weights reach every metric's input
+  EXPECT_THROW(score_map(v, std::vector<Box>{Box{-1, 0, 1, 1}}), Error);
 }
 
 TEST(Aggregate, EvalLdmSummaryRules) {

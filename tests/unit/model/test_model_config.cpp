@@ -165,3 +165,36 @@ TEST(ModelConfig, BadValuesAreClearErrors) {
       },
       {"attention_levels", "1", "2"});
 }
+
+// The list keys both models share (num_channels, num_res_blocks,
+// attention_levels; num_head_channels too): one reader, so the same rules
+// and messages for the autoencoder and the U-Net.
+TEST(ModelConfig, ListsNameTheBadEntryAndAnIntRepeatsPerLevel) {
+  const std::string ae = "stage1:\n  params:\n    spatial_dims: 2\n    num_channels: [8, 16]\n    norm_num_groups: 8\n"
+                         "    attention_levels: [false, true]\n    num_res_blocks: 1\n";
+  const auto a = parse_autoencoder_config(ae, "ae.yaml");
+  EXPECT_EQ(a.num_res_blocks, (std::vector<int>{1, 1}));
+  EXPECT_EQ(a.attention_levels, (std::vector<bool>{false, true}));
+  expect_error([&] { parse_autoencoder_config(replace(ae, "[false, true]", "[false, maybe]"), "ae.yaml"); },
+               {"ae.yaml", "stage1.params.attention_levels[1]", "true or false", "maybe"});
+  expect_error([&] { parse_autoencoder_config(replace(ae, "[false, true]", "false"), "ae.yaml"); },
+               {"stage1.params.attention_levels", "a list of booleans"});
+  expect_error(
+      [&] { parse_autoencoder_config(replace(ae, "num_res_blocks: 1", "num_res_blocks: [1, 2, 3]"), "ae.yaml"); },
+      {"ae.yaml", "num_res_blocks has 3 entries but num_channels has 2"});
+  expect_error([&] { parse_autoencoder_config(ae + "    norm_eps: 0\n", "ae.yaml"); }, {"ae.yaml", "norm_eps"});
+  expect_error([&] { parse_autoencoder_config(ae + "    latent_channels: 0\n", "ae.yaml"); },
+               {"ae.yaml", "latent_channels must be positive"});
+
+  const auto u = parse_unet_config(replace(replace(kTinyLdm, "num_res_blocks: 2", "num_res_blocks: [1, 2, 3]"),
+                                           "[0, 48, 64]", "16"),
+                                   "t.yaml");
+  EXPECT_EQ(u.num_res_blocks, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(u.num_head_channels, (std::vector<int>{16, 16, 16}));
+  expect_error([] { parse_unet_config(replace(kTinyLdm, "[32, 48, 64]", "32"), "t.yaml"); },
+               {"t.yaml", "ldm.params.num_channels", "a list of integers"});
+  expect_error([] { parse_unet_config(replace(kTinyLdm, "num_res_blocks: 2", "num_res_blocks: [2, x, 2]"), "t.yaml"); },
+               {"t.yaml", "ldm.params.num_res_blocks[1]", "an integer", "x"});
+  expect_error([] { parse_unet_config(replace(kTinyLdm, "[0, 48, 64]", "[0, 48.5, 64]"), "t.yaml"); },
+               {"ldm.params.num_head_channels[1]", "an integer", "48.5"});
+}

@@ -1,0 +1,53 @@
+#pragma once
+// The units of a sweep: every selected image at every T, with all its pairs,
+// each named by content (work_unit.h) so that resume, retries and rank counts
+// never change what a unit is. Rank 0 makes the plan and broadcasts it; it is
+// also written to <run>/plan.json for `status` and offline analysis.
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "data/ms_cxr.h"
+
+namespace ldmg::sweep {
+
+// What names a unit besides its image, prompts and T: every setting that
+// changes the unit's outputs, as canonical "key=value;..." strings.
+struct SweepSettings {
+  std::string inversion;     // spacing, stepper, mode, attention kernel, latent scale
+  std::string outputs;       // cache mode/dtype, heatmap configs, box rule, class-name override
+  std::string model_digest;  // models_digest()
+  std::string code_version;  // version_string()
+};
+
+struct SweepUnit {
+  std::string id;            // unit_id()
+  int T = 0;
+  std::string image_path;    // resolved under the images root
+  std::string path;          // as written in the CSV
+  std::string image_sha256;  // of the file bytes; sha256("missing:" + path) when unreadable
+  std::vector<int> pairs;    // pair indices (dataset order)
+};
+
+struct SweepPlan {
+  std::vector<int> Ts;
+  std::vector<int> pairs;    // every selected pair index, dataset order
+  std::vector<SweepUnit> units;  // T-major, then images in order of first appearance
+  SweepSettings settings;
+
+  // Position of a unit by id, or -1.
+  int find(const std::string& unit_id) const;
+};
+
+// `selected`: pair indices of `dataset` to run (dataset order).
+SweepPlan make_sweep_plan(const data::MsCxrDataset& dataset, const std::vector<int>& selected,
+                          const std::vector<int>& Ts, const SweepSettings& settings);
+
+nlohmann::json plan_to_json(const SweepPlan& plan);
+// Throws ldmg::Error naming `what` on a malformed plan.
+SweepPlan plan_from_json(const nlohmann::json& j, const std::string& what);
+
+std::string plan_path(const std::string& run_dir);  // <run>/plan.json
+
+}  // namespace ldmg::sweep
