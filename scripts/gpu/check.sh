@@ -138,8 +138,8 @@ if [ -x "$TEST_GPU" ]; then
   run_step gpu_tests 180 "$RESULTS/gpu_tests.txt" "${gpu_env[@]}" "$TEST_GPU" --gtest_color=no \
     --gtest_output="xml:$RESULTS/gpu_tests.xml"
   result gpu_tests_passed "$(grep -c '^\[       OK \]' "$RESULTS/gpu_tests.txt")"
-  result gpu_tests_skipped "$(grep -c '^\[  SKIPPED \] [A-Z]' "$RESULTS/gpu_tests.txt")"
-  result gpu_tests_failed "$(grep -c '^\[  FAILED  \] [A-Z][A-Za-z]*\.[A-Za-z]* (' "$RESULTS/gpu_tests.txt")"
+  result gpu_tests_skipped "$(grep -c '^\[  SKIPPED \] [A-Z][A-Za-z0-9_]*\.[A-Za-z0-9_]* (' "$RESULTS/gpu_tests.txt")"
+  result gpu_tests_failed "$(grep -c '^\[  FAILED  \] [A-Z][A-Za-z0-9_]*\.[A-Za-z0-9_]* (' "$RESULTS/gpu_tests.txt")"
 else
   skip_step gpu_tests "no test_gpu next to $BIN"
 fi

@@ -23,6 +23,13 @@ for step in env bench demo; do
   awk -F'\t' -v s="$step" '$1 == s && $2 == "ok" {found = 1} END {exit !found}' "$OUT/summary.tsv" || fail "step $step not ok"
 done
 
+# The gpu tests beside the binary: here, without a GPU, each one skips.
+if [ -x "$(dirname "$BIN")/test_gpu" ]; then
+  awk -F'\t' '$1 == "gpu_tests" && $2 == "ok" {found = 1} END {exit !found}' "$OUT/summary.tsv" || fail "step gpu_tests not ok"
+  grep -qx 'gpu_tests_failed=0' "$OUT/results.txt" || fail "gpu tests failed: $(grep gpu_tests "$OUT/results.txt")"
+  grep -qE '^gpu_tests_skipped=[1-9]' "$OUT/results.txt" || fail "no gpu test reported as skipped without a GPU"
+fi
+
 python3 - "$OUT" <<'PY'
 import json, re, sys
 out = sys.argv[1]
