@@ -384,7 +384,8 @@ SweepOutcome run_sweep(const MpiEnv& env, pipeline::ModelBundle& models, const S
     while (!stop_requested() && state.stopped.load() == 0 && !failed_fast) {
       // Up to --batch-images consecutive units of the plan (T-major): those
       // of one T run together; a range across two T values runs as two batches.
-      const WorkQueue::Range range = queue.next_range(std::max(1, o.batch_images));
+      // Ranges shrink towards the end of the queue (guided), so ranks finish together.
+      const WorkQueue::Range range = queue.next_range(queue.guided_range(std::max(1, o.batch_images), env.size()));
       if (range.count == 0) break;
       std::vector<const SweepUnit*> taken;
       for (std::int64_t k = range.first; k < range.first + range.count; ++k)

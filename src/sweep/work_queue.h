@@ -38,6 +38,11 @@ class WorkQueue {
     std::int64_t first = 0, count = 0;
   };
   Range next_range(std::int64_t max);
+  // Guided self-scheduling for next_range: `max` while much is left, smaller
+  // ranges towards the end (about a (2 x ranks)-th of what this rank last saw
+  // left), so that no rank holds a full batch while the others have nothing.
+  // One rank: always `max`.
+  std::int64_t guided_range(std::int64_t max, int ranks) const;
   std::int64_t size() const { return n_; }
   // Indices this rank took so far.
   std::int64_t taken() const { return taken_; }
@@ -45,6 +50,7 @@ class WorkQueue {
  private:
   std::int64_t n_ = 0;
   std::int64_t taken_ = 0;
+  std::int64_t seen_ = 0;  // the counter's value after this rank's last fetch
   bool done_ = false;
   SharedCounter counter_;
 };

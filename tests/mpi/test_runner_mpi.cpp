@@ -127,6 +127,33 @@ TEST(WorkQueue, RangesCoverEveryIndexOnce) {
   }
 }
 
+// Guided ranges: every index exactly once, never more than max, one rank
+// always takes max; the size asked for is min(max, ceil(left / 2R)).
+TEST(WorkQueue, GuidedRangesCoverEveryIndexOnce) {
+  for (std::int64_t n : {1, 7, 100}) {
+    WorkQueue q(env().comm(), n);
+    std::vector<std::int64_t> mine;
+    for (WorkQueue::Range r; (r = q.next_range(q.guided_range(8, env().size()))).count > 0;) {
+      EXPECT_LE(r.count, 8);
+      if (env().size() == 1) EXPECT_TRUE(r.count == 8 || r.first + r.count == n);
+      for (std::int64_t i = r.first; i < r.first + r.count; ++i) mine.push_back(i);
+    }
+    auto all = gather_on_root(mine);
+    if (env().rank() == 0) {
+      std::sort(all.begin(), all.end());
+      std::vector<std::int64_t> expected(static_cast<std::size_t>(n));
+      std::iota(expected.begin(), expected.end(), 0);
+      EXPECT_EQ(all, expected) << "n = " << n;
+    }
+    // Asked before any fetch with n = 100 and R ranks: min(8, ceil(100 / 2R)).
+    WorkQueue fresh(env().comm(), 100);
+    EXPECT_EQ(fresh.guided_range(8, 1), 8);
+    EXPECT_EQ(fresh.guided_range(8, 4), 8);    // ceil(100 / 8) = 13 -> 8
+    EXPECT_EQ(fresh.guided_range(8, 16), 4);   // ceil(100 / 32) = 4
+    EXPECT_EQ(fresh.guided_range(8, 64), 1);   // ceil(100 / 128) = 1
+  }
+}
+
 TEST(WorkQueue, SlowRanksTakeFewerUnits) {
   if (env().size() < 2) GTEST_SKIP() << "needs 2 or more ranks";
   const std::int64_t n = 60;
