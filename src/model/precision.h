@@ -27,7 +27,7 @@ c10::ScalarType scalar_type(Precision p);
 // stays forbidden: the cuBLAS flag is LibTorch's global float32 matmul
 // precision, and "high" made our CPU U-Net calls 3-28x slower here.
 // (LibTorch's legacy allow_tf32 setters: mixing them with the newer
-// fp32_precision API is an error in LibTorch, and model_bundle uses them.)
+// fp32_precision API is an error in LibTorch.)
 void set_cuda_math_mode(Precision p, bool on_cuda);
 
 }  // namespace ldmg::model

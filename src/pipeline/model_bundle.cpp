@@ -81,9 +81,9 @@ ModelBundle load_models(const ModelPaths& paths, const std::string& device, mode
   m.device = resolve_device(device);
   const torch::Device dev(m.device);
   // float32 means IEEE float32 on GPUs too: LibTorch lets cuDNN convolutions
-  // use TF32 by default, which moves the heatmaps by ~1e-3.
-  at::globalContext().setAllowTF32CuDNN(false);
-  at::globalContext().setAllowTF32CuBLAS(false);
+  // use TF32 by default, which moves the heatmaps by ~1e-3 (set_unet_precision
+  // below changes it only for --precision tf32).
+  model::set_cuda_math_mode(model::Precision::fp32, dev.is_cuda());
   log::info("loading models (autoencoder {}, U-Net {}, text encoder {})", paths.autoencoder, paths.unet,
             paths.text_encoder);
   m.autoencoder = model::load_autoencoder(paths.ae_config, paths.autoencoder);

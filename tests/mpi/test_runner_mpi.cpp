@@ -3,6 +3,7 @@
 // work, several ranks write one run's ledger, the run lock is collective.
 // Every rank runs every test (the collectives line up); rank 0 checks the
 // gathered results and reports; other ranks print only their failures.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <numeric>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -83,6 +85,16 @@ TEST(MpiEnv, RankSizeNode) {
   EXPECT_EQ(env().all_true(rank != size - 1), false);
 }
 
+// Collective: the indices every rank took (`mine` on each) are 0..n-1, each once.
+void expect_every_index_once(const std::vector<std::int64_t>& mine, std::int64_t n, const std::string& what) {
+  auto all = gather_on_root(mine);
+  if (env().rank() != 0) return;
+  std::sort(all.begin(), all.end());
+  std::vector<std::int64_t> expected(static_cast<std::size_t>(n));
+  std::iota(expected.begin(), expected.end(), 0);
+  EXPECT_EQ(all, expected) << what;
+}
+
 TEST(WorkQueue, EveryIndexExactlyOnce) {
   for (std::int64_t n : {0, 1, 2, 7, 1000}) {
     WorkQueue q(env().comm(), n);
@@ -90,13 +102,7 @@ TEST(WorkQueue, EveryIndexExactlyOnce) {
     EXPECT_EQ(q.next(), -1) << "a drained queue stays drained";
     EXPECT_TRUE(std::is_sorted(mine.begin(), mine.end()));
     EXPECT_EQ(q.taken(), static_cast<std::int64_t>(mine.size()));
-    auto all = gather_on_root(mine);
-    if (env().rank() == 0) {
-      std::sort(all.begin(), all.end());
-      std::vector<std::int64_t> expected(static_cast<std::size_t>(n));
-      std::iota(expected.begin(), expected.end(), 0);
-      EXPECT_EQ(all, expected) << "n = " << n;
-    }
+    expect_every_index_once(mine, n, fmt::format("n = {}", n));
   }
 }
 
@@ -116,13 +122,7 @@ TEST(WorkQueue, RangesCoverEveryIndexOnce) {
       EXPECT_EQ(q.next_range(max).count, 0);
       EXPECT_EQ(q.next(), -1);
       EXPECT_EQ(q.taken(), static_cast<std::int64_t>(mine.size()));
-      auto all = gather_on_root(mine);
-      if (env().rank() == 0) {
-        std::sort(all.begin(), all.end());
-        std::vector<std::int64_t> expected(static_cast<std::size_t>(n));
-        std::iota(expected.begin(), expected.end(), 0);
-        EXPECT_EQ(all, expected) << "n = " << n << ", max = " << max;
-      }
+      expect_every_index_once(mine, n, fmt::format("n = {}, max = {}", n, max));
     }
   }
 }
@@ -138,20 +138,14 @@ TEST(WorkQueue, GuidedRangesCoverEveryIndexOnce) {
       if (env().size() == 1) EXPECT_TRUE(r.count == 8 || r.first + r.count == n);
       for (std::int64_t i = r.first; i < r.first + r.count; ++i) mine.push_back(i);
     }
-    auto all = gather_on_root(mine);
-    if (env().rank() == 0) {
-      std::sort(all.begin(), all.end());
-      std::vector<std::int64_t> expected(static_cast<std::size_t>(n));
-      std::iota(expected.begin(), expected.end(), 0);
-      EXPECT_EQ(all, expected) << "n = " << n;
-    }
-    // Asked before any fetch with n = 100 and R ranks: min(8, ceil(100 / 2R)).
-    WorkQueue fresh(env().comm(), 100);
-    EXPECT_EQ(fresh.guided_range(8, 1), 8);
-    EXPECT_EQ(fresh.guided_range(8, 4), 8);    // ceil(100 / 8) = 13 -> 8
-    EXPECT_EQ(fresh.guided_range(8, 16), 4);   // ceil(100 / 32) = 4
-    EXPECT_EQ(fresh.guided_range(8, 64), 1);   // ceil(100 / 128) = 1
+    expect_every_index_once(mine, n, fmt::format("n = {}", n));
   }
+  // Asked before any fetch with n = 100 and R ranks: min(8, ceil(100 / 2R)).
+  WorkQueue fresh(env().comm(), 100);
+  EXPECT_EQ(fresh.guided_range(8, 1), 8);
+  EXPECT_EQ(fresh.guided_range(8, 4), 8);    // ceil(100 / 8) = 13 -> 8
+  EXPECT_EQ(fresh.guided_range(8, 16), 4);   // ceil(100 / 32) = 4
+  EXPECT_EQ(fresh.guided_range(8, 64), 1);   // ceil(100 / 128) = 1
 }
 
 TEST(WorkQueue, SlowRanksTakeFewerUnits) {
