@@ -17,8 +17,11 @@ apt_packages=(
   libboost-program-options-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev
   libjpeg-dev libpng-dev zlib1g-dev
+  libgdcm-dev libgdcm-tools   # DICOM (docs/images.md); the tools complete GDCM's CMake package
   python3-venv
+  iproute2   # ip netns: the multinode tests' hosts (tests/multinode)
   clang libclang-rt-14-dev   # libFuzzer + sanitizer runtimes (tests/fuzz, scripts/sanitize.sh)
+  chromium   # headless browser: the report tests (tests/browser, label browser)
 )
 
 missing=()

@@ -51,11 +51,9 @@ io::h5::Dataset column(const io::h5::Group& g, const std::string& name, std::int
   return d;
 }
 
-}  // namespace
 
-AttentionCacheUnit::AttentionCacheUnit(const std::string& path, const CacheExpectation& expect)
-    : path_(path), file_(open_unit(path)) {
-  const io::h5::File& file = file_;
+// The root attributes every committed unit file has: format, schema version, the `complete` mark.
+void check_committed_header(const io::h5::File& file, const std::string& path) {
   LDMG_CHECK(file.has_attr("format") && file.string_attr("format") == kAttentionCacheFormat,
              "'{}' is not an ldmground attention cache (root attribute 'format' is not '{}')", path,
              kAttentionCacheFormat);
@@ -69,6 +67,22 @@ AttentionCacheUnit::AttentionCacheUnit(const std::string& path, const CacheExpec
              "attention cache '{}': truncated or unfinished cache file (no 'complete' mark; its writer did not "
              "commit)",
              path);
+}
+
+}  // namespace
+
+void check_committed_unit(const std::string& path, const std::string& unit_id) {
+  const io::h5::File file = open_unit(path);
+  check_committed_header(file, path);
+  LDMG_CHECK(file.has_attr("unit_id") && file.string_attr("unit_id") == unit_id,
+             "attention cache '{}' holds unit '{}', expected '{}'", path,
+             file.has_attr("unit_id") ? file.string_attr("unit_id") : std::string("(none)"), unit_id);
+}
+
+AttentionCacheUnit::AttentionCacheUnit(const std::string& path, const CacheExpectation& expect)
+    : path_(path), file_(open_unit(path)) {
+  const io::h5::File& file = file_;
+  check_committed_header(file, path);
 
   CacheUnitSpec spec;
   spec.unit_id = file.string_attr("unit_id");
@@ -164,7 +178,7 @@ AttentionCacheUnit::AttentionCacheUnit(const std::string& path, const CacheExpec
 
   spec_ = std::move(spec);
   dtype_ = dtype == "float16" ? CacheDType::f16 : CacheDType::f32;
-  schema_version_ = version;
+  schema_version_ = kAttentionCacheSchemaVersion;  // check_committed_header accepts no other
 }
 
 io::h5::Dataset AttentionCacheUnit::map_dataset(int prompt, int layer_index) const {

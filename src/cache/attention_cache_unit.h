@@ -25,6 +25,15 @@ struct CacheExpectation {
   std::optional<std::string> config_json;   // compared as parsed JSON with the `config` attribute
 };
 
+// Whether `path` is a committed cache file of unit `unit_id`, cheaply: it
+// opens as HDF5 and its root says format, schema version, the `complete` mark
+// and the unit id, without reading the metadata or checking the map datasets
+// (AttentionCacheUnit does that). The writer marks a file complete and renames
+// it into place only after every map is written and flushed, so these prove
+// a finished unit; the sweep's resume checks every done unit this way.
+// Throws ldmg::Error naming the file otherwise.
+void check_committed_unit(const std::string& path, const std::string& unit_id);
+
 class AttentionCacheUnit {
  public:
   explicit AttentionCacheUnit(const std::string& path, const CacheExpectation& expect = {});

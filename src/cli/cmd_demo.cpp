@@ -1,7 +1,7 @@
 // `ldmground demo`: everything from nothing. Our own code writes a tiny
 // random-weight model in the published formats and a synthetic MS-CXR-style
 // dataset, then runs a 2-rank sweep on them with the attention cache, prints
-// the summary table and draws overlays from the cache.
+// the summary table, draws overlays from the cache and writes the run's report.
 #include <unistd.h>
 
 #include <cstdlib>
@@ -18,6 +18,7 @@
 #include "demo/demo_dataset.h"
 #include "demo/demo_model.h"
 #include "io/file_bytes.h"
+#include "report/report_site.h"
 #include "sweep/cached_overlays.h"
 #include "sweep/sweep_report.h"
 #include "text/clip_tokenizer.h"
@@ -43,7 +44,8 @@ int run_demo(int argc, char** argv) {
                      "usage: ldmground demo [--out DIR] [--ranks 2] [--no-run]\n\n"
                      "Writes a tiny RANDOM-WEIGHT model (published formats: MONAI .pth, HF CLIP text encoder, BPE "
                      "tokenizer)\nand a synthetic MS-CXR-style dataset, then runs `ldmground sweep` on them with the "
-                     "attention cache,\nprints the summary and draws overlays. Random weights give meaningless "
+                     "attention cache,\nprints the summary, draws overlays and writes the run's report\n"
+                     "(DIR/report/index.html). Random weights give meaningless "
                      "heatmaps: this shows the\nmachinery, not the method. For real results see README "
                      "\"Real weights and MS-CXR\".",
                      desc, vm))
@@ -111,13 +113,18 @@ int run_demo(int argc, char** argv) {
   rq.max_pairs = vm["overlays"].as<int>();
   rq.out_dir = (out / "overlays").string();
   const auto pngs = sweep::write_cached_overlays(rq, tok);
+  report::ReportInputs report_inputs;
+  report_inputs.run_dir = run.string();
+  const report::ReportOutcome site = report::write_report(report_inputs, (out / "report").string());
   std::cout << fmt::format(
-      "\nResults: {}\nOverlays (recomputed from the attention cache): {}\n\n"
+      "\nResults: {}\nOverlays (recomputed from the attention cache): {}\n"
+      "Report (open it in a browser; no server needed): {}\n\n"
       "These numbers come from RANDOM weights and synthetic images: they exercise the pipeline and mean nothing.\n"
       "With the real MONAI CXR LDM weights and MS-CXR (README \"Real weights and MS-CXR\"):\n"
       "  mpirun -np <GPUs> ldmground sweep --model-dir <bundle> --dataset MS_CXR_Local_Alignment_v1.1.0.csv "
       "--images <mimic-cxr-jpg> --run runs/paper --steps 300\n",
-      fs::path(summary).parent_path().string(), pngs.empty() ? std::string("none") : fmt::format("{}", fmt::join(pngs, ", ")));
+      fs::path(summary).parent_path().string(), pngs.empty() ? std::string("none") : fmt::format("{}", fmt::join(pngs, ", ")),
+      site.index_html);
   return 0;
 }
 

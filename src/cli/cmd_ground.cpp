@@ -40,7 +40,7 @@ int run_ground(int argc, char** argv) {
   po::options_description desc("ground options");
   add_common_options(desc);
   desc.add_options()
-      ("image", po::value<std::string>()->required(), "chest X-ray (8-bit grayscale PNG or JPEG)")
+      ("image", po::value<std::string>()->required(), "chest X-ray: PNG (8/16-bit), JPEG or DICOM (docs/images.md)")
       ("prompt", po::value<std::vector<std::string>>()->required(), "report sentence(s); repeat for several")
       ("out", po::value<std::string>()->required(), "output folder")
       ("box", po::value<std::vector<std::string>>(), "ground-truth box x,y,w,h (original pixels); repeatable")
@@ -91,6 +91,9 @@ int run_ground(int argc, char** argv) {
 
   nlohmann::json report;
   report["provenance"] = prov.to_json();
+  report["image"] = {{"path", vm["image"].as<std::string>()}, {"format", data::to_string(img.format)},
+                     {"width", img.width}, {"height", img.height}};
+  if (img.dicom) report["image"]["dicom"] = data::dicom_info_json(*img.dicom);
   report["unet_calls"] = g.stats.unet_calls;
   for (std::size_t p = 0; p < prompts.size(); ++p) {
     const auto& h = g.prompts[p].per_config[0];

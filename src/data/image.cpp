@@ -7,7 +7,9 @@
 // clang-format on
 #include <png.h>
 
+#include <algorithm>
 #include <bit>
+#include <cctype>
 #include <csetjmp>
 #include <filesystem>
 #include <cstring>
@@ -15,6 +17,7 @@
 
 #include "core/check.h"
 #include "core/log.h"
+#include "data/dicom_image.h"
 #include "io/file_bytes.h"
 
 namespace ldmg::data {
@@ -176,10 +179,24 @@ GrayImage decode_png(std::string_view bytes, const std::string& source, const Im
   img.height = static_cast<int>(hdr.height);
   const std::size_t n = static_cast<std::size_t>(img.width) * img.height;
   const bool color = (hdr.color_type & PNG_COLOR_MASK_COLOR) != 0;
-  if (hdr.bit_depth == 16) {
+  if (hdr.bit_depth == 16 && options.keep_16bit) {
     img.bit_depth = 16;
     img.pixels16.resize(n);
     std::memcpy(img.pixels16.data(), ctx.buffer.data(), n * 2);
+  } else if (hdr.bit_depth == 16) {
+    // round(v * 255 / 65535): 65535 = 255 * 257, and (v + 128) / 257 never ties.
+    img.pixels.resize(n);
+    std::uint16_t max = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint16_t v;
+      std::memcpy(&v, ctx.buffer.data() + 2 * i, 2);
+      max = std::max(max, v);
+      img.pixels[i] = static_cast<std::uint8_t>((v + 128u) / 257u);
+    }
+    if (n > 0 && max < 4096)
+      log::warn("16-bit PNG '{}' uses only values up to {} (raw detector data?); scaled as full-range 16-bit it is "
+                "nearly black: convert it from the DICOM instead (docs/images.md)",
+                source, max);
   } else if (color) {
     img.pixels.resize(n);
     for (int y = 0; y < img.height; ++y)
@@ -362,21 +379,50 @@ ImageSize jpeg_size_from_stream(std::ifstream& in, const std::string& path) {
   }
 }
 
+bool has_dcm_extension(const std::string& name) {
+  if (name.size() < 4) return false;
+  std::string ext = name.substr(name.size() - 4);
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".dcm";
+}
+
 std::uint32_t be32(const unsigned char* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
 }
 
 }  // namespace
 
-const char* to_string(ImageFormat format) { return format == ImageFormat::png ? "PNG" : "JPEG"; }
+const char* to_string(ImageFormat format) {
+  switch (format) {
+    case ImageFormat::png:
+      return "PNG";
+    case ImageFormat::jpeg:
+      return "JPEG";
+    case ImageFormat::dicom:
+      return "DICOM";
+  }
+  return "?";
+}
+
+const char* to_string(DicomConversion conversion) {
+  return conversion == DicomConversion::mimic_jpg ? "mimic_jpg" : "window";
+}
+
+DicomConversion parse_dicom_conversion(const std::string& value, const std::string& what) {
+  if (value == "mimic_jpg") return DicomConversion::mimic_jpg;
+  if (value == "window") return DicomConversion::window;
+  LDMG_FAIL("{}: '{}' is not a DICOM conversion; expected mimic_jpg or window", what, value);
+}
 
 ImageFormat detect_image_format(std::string_view head, const std::string& source) {
   if (head.size() >= 8 && std::memcmp(head.data(), kPngMagic, 8) == 0) return ImageFormat::png;
   if (head.size() >= 3 && static_cast<unsigned char>(head[0]) == 0xFF && static_cast<unsigned char>(head[1]) == 0xD8 &&
       static_cast<unsigned char>(head[2]) == 0xFF)
     return ImageFormat::jpeg;
-  LDMG_FAIL("'{}' is neither a PNG nor a JPEG file (first bytes: {}); the format is detected from the content, "
-            "not the extension",
+  if (head.size() >= 132 && std::memcmp(head.data() + 128, "DICM", 4) == 0) return ImageFormat::dicom;
+  if (has_dcm_extension(source)) return ImageFormat::dicom;  // DICOM without the preamble
+  LDMG_FAIL("'{}' is neither a PNG, a JPEG nor a DICOM file (first bytes: {}; no 'DICM' at offset 128, name not "
+            "ending in .dcm); the format is detected from the content",
             source, hex_head(head));
 }
 
@@ -386,6 +432,8 @@ GrayImage decode_image(std::string_view bytes, const std::string& source, const 
       return decode_png(bytes, source, options);
     case ImageFormat::jpeg:
       return decode_jpeg(bytes, source, options);
+    case ImageFormat::dicom:
+      return decode_dicom(bytes, source, options);
   }
   LDMG_ASSERT(false, "unreachable image format");
   return {};
@@ -401,7 +449,7 @@ ImageSize read_image_size(const std::string& path) {
   LDMG_CHECK(std::filesystem::is_regular_file(path, ec), "image not found (or not a regular file): '{}'", path);
   std::ifstream in(path, std::ios::binary);
   LDMG_CHECK(in, "cannot open image '{}': {}", path, std::strerror(errno));
-  unsigned char head[33] = {0};
+  unsigned char head[132] = {0};
   in.read(reinterpret_cast<char*>(head), sizeof(head));
   const auto got = static_cast<std::size_t>(in.gcount());
   const ImageFormat format = detect_image_format(std::string_view(reinterpret_cast<char*>(head), got), path);
@@ -414,6 +462,7 @@ ImageSize read_image_size(const std::string& path) {
                "cannot read the PNG header of '{}': invalid size {}x{}", path, w, h);
     return {static_cast<int>(w), static_cast<int>(h), ImageFormat::png};
   }
+  if (format == ImageFormat::dicom) return read_dicom_size(path);
   in.clear();
   return jpeg_size_from_stream(in, path);
 }

@@ -100,6 +100,16 @@ std::string resolve_under_root(const std::string& root, const std::string& relat
   return full.string();
 }
 
+std::string resolve_image_under_root(const std::string& root, const std::string& relative, const std::string& what) {
+  const std::string as_written = resolve_under_root(root, relative, what);
+  const fs::path rel(relative);
+  if (rel.extension() != ".jpg") return as_written;
+  std::error_code ec;
+  if (fs::exists(as_written, ec)) return as_written;
+  const std::string dcm = resolve_under_root(root, fs::path(rel).replace_extension(".dcm").string(), what);
+  return fs::is_regular_file(dcm, ec) ? dcm : as_written;
+}
+
 MsCxrDataset::MsCxrDataset(std::string source, std::vector<Pair> pairs)
     : source_(std::move(source)), pairs_(std::move(pairs)) {
   for (const Pair& p : pairs_) {
@@ -114,6 +124,7 @@ MsCxrDataset parse_ms_cxr(const CsvTable& t, const MsCxrOptions& options) {
   const Columns c = find_columns(t);
   std::vector<Pair> pairs;
   std::map<std::pair<std::string, std::string>, std::size_t> by_key;
+  std::size_t dcm_for_jpg = 0;
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     const auto& dicom = text_field(t, r, c.dicom_id);
     const auto& category = text_field(t, r, c.category);
@@ -162,7 +173,8 @@ MsCxrDataset parse_ms_cxr(const CsvTable& t, const MsCxrOptions& options) {
     // Lexically checked even without a root: a pair names a file under it.
     check_relative_image_path(path, where(t, r) + ", column 'path'");
     if (!options.images_root.empty()) {
-      p.image_path = resolve_under_root(options.images_root, path, where(t, r) + ", column 'path'");
+      p.image_path = resolve_image_under_root(options.images_root, path, where(t, r) + ", column 'path'");
+      if (fs::path(p.image_path).extension() == ".dcm" && fs::path(path).extension() == ".jpg") ++dcm_for_jpg;
       if (options.require_images) {
         std::error_code ec;
         LDMG_CHECK(fs::is_regular_file(p.image_path, ec), "{}: image '{}' not found (resolved to '{}')", where(t, r),
@@ -172,6 +184,9 @@ MsCxrDataset parse_ms_cxr(const CsvTable& t, const MsCxrOptions& options) {
     by_key.emplace(key, pairs.size());
     pairs.push_back(std::move(p));
   }
+  if (dcm_for_jpg > 0)
+    log::info("'{}': {} of {} pairs' .jpg images read from the .dcm beside them under '{}' (MIMIC-CXR DICOM layout)",
+              t.source, dcm_for_jpg, pairs.size(), options.images_root);
   return MsCxrDataset(t.source, std::move(pairs));
 }
 

@@ -23,6 +23,14 @@
 //  - `path` must be relative and must not contain "..": it is resolved under
 //    images_root, and after resolving symlinks it must still lie inside
 //    images_root (checked on the existing part of the path).
+//
+// Images may be JPEG/PNG or DICOM (`.dcm`, data/dicom_image.h). MIMIC-CXR
+// (DICOM) and MIMIC-CXR-JPG share their layout and pixel grid: files/pXX/
+// pSUBJECT/sSTUDY/DICOM_ID.dcm beside .jpg, the JPGs were not resized, so the
+// CSV's boxes hold for either. With an images root, a `.jpg` path that does not
+// exist there while the same path with `.dcm` does is resolved to the `.dcm`
+// (the published CSV used with a MIMIC-CXR DICOM root); Pair::path keeps the
+// CSV's text.
 #include <string>
 #include <vector>
 
@@ -37,7 +45,7 @@ struct Pair {
   std::string category;    // category_name of the first row
   std::string prompt;      // label_text
   std::string path;        // as written in the CSV (relative to the MIMIC-CXR-JPG root)
-  std::string image_path;  // resolved under images_root (empty if no root was given)
+  std::string image_path;  // resolved under images_root (empty if no root was given); may be the .dcm of a .jpg path
   std::string split;       // v1.1.0 `split` of the first row, empty if the column is absent
   std::vector<Box> boxes;  // CSV order, all rows of the group
   int csv_width = 0;       // image_width of the first row (used for the box raster)
@@ -74,6 +82,11 @@ MsCxrDataset parse_ms_cxr(const CsvTable& table, const MsCxrOptions& options = {
 
 // Throws ldmg::Error if `relative` is empty, absolute or has a ".." component.
 void check_relative_image_path(const std::string& relative, const std::string& what);
+
+// resolve_under_root for an image named in the MS-CXR CSV: a `.jpg` path that
+// does not exist under `root` while its `.dcm` twin does resolves to the `.dcm`
+// (MIMIC-CXR DICOM layout); otherwise the path as written.
+std::string resolve_image_under_root(const std::string& root, const std::string& relative, const std::string& what);
 
 // `relative` resolved under `root`; throws ldmg::Error if it is absolute, has a
 // ".." component, or (after resolving the symlinks that exist) leaves `root`.

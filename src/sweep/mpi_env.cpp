@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/check.h"
+#include "core/log.h"
 #include "core/threads.h"
 
 namespace ldmg::sweep {
@@ -93,6 +94,8 @@ MpiEnv::MpiEnv(int* argc, char*** argv, MpiThreads threads) {
   int len = 0;
   LDMG_MPI(MPI_Get_processor_name(name, &len));
   node_name_.assign(name, static_cast<std::size_t>(len));
+  const std::string mismatch = launcher_mismatch(size_, local_rank_, [](const char* k) { return std::getenv(k); });
+  if (!mismatch.empty()) log::warn("rank {} on {}: {}", rank_, node_name_, mismatch);
 }
 
 MpiEnv::~MpiEnv() {
@@ -150,6 +153,49 @@ std::string choose_device(int local_rank, int n_gpus) {
   LDMG_CHECK(local_rank >= 0, "choose_device: local rank {} is negative", local_rank);
   if (n_gpus <= 0) return "cpu";
   return fmt::format("cuda:{}", local_rank % n_gpus);
+}
+
+namespace {
+
+// The variable as a non-negative integer, or -1 when unset or not a number.
+long env_count(const EnvLookup& getenv, const char* name) {
+  const char* v = getenv(name);
+  if (v == nullptr || *v == '\0') return -1;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  return *end == '\0' && n >= 0 ? n : -1;
+}
+
+}  // namespace
+
+std::string launcher_mismatch(int size, int local_rank, const EnvLookup& getenv) {
+  const char* launcher = nullptr;
+  long tasks = -1, local = -1;
+  if (getenv("OMPI_COMM_WORLD_SIZE") != nullptr) {
+    launcher = "mpirun";
+    tasks = env_count(getenv, "OMPI_COMM_WORLD_SIZE");
+    local = env_count(getenv, "OMPI_COMM_WORLD_LOCAL_RANK");
+  } else if (getenv("SLURM_STEP_NUM_TASKS") != nullptr && getenv("SLURM_PROCID") != nullptr) {
+    launcher = "srun";
+    tasks = env_count(getenv, "SLURM_STEP_NUM_TASKS");
+    local = env_count(getenv, "SLURM_LOCALID");
+  } else {
+    return {};
+  }
+  if (tasks >= 0 && tasks != size) {
+    const bool srun = std::string(launcher) == "srun";
+    const char* why = size != 1 ? ""
+                      : srun    ? ": each task runs a sweep of its own (the run lock refuses all but one); give srun "
+                                  "the MPI plugin (srun --mpi=pmix, see srun --mpi=list)"
+                                : ": each process runs a sweep of its own (the run lock refuses all but one); "
+                                  "ldmground's MPI library is not this mpirun's";
+    return fmt::format("{} started {} task(s) but MPI sees {} rank(s) in this job{}", launcher, tasks, size, why);
+  }
+  if (local >= 0 && local != local_rank)
+    return fmt::format("{} gives this rank local rank {} but MPI (ranks sharing this node's memory) gives {}: the "
+                       "GPU and CPU threads follow MPI's; check that the ranks of one node see one another",
+                       launcher, local, local_rank);
+  return {};
 }
 
 int threads_per_rank(int cores, int ranks_on_node) {

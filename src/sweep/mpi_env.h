@@ -3,6 +3,7 @@
 // ranks on this node, node name, and checked wrappers around MPI calls.
 #include <mpi.h>
 
+#include <functional>
 #include <string>
 
 namespace ldmg::sweep {
@@ -57,6 +58,19 @@ bool mpi_active();
 
 // "cuda:<local_rank % n_gpus>", or "cpu" when n_gpus <= 0.
 std::string choose_device(int local_rank, int n_gpus);
+// The local rank comes from MPI (MPI_COMM_TYPE_SHARED), not from the
+// launcher's variables, so it is right under mpirun, srun and any other
+// launcher. The launcher's own view is a cross-check: a warning (empty when
+// consistent or not launched by one) when OpenMPI's mpirun
+// (OMPI_COMM_WORLD_SIZE/_LOCAL_RANK) or, without mpirun, Slurm's srun
+// (SLURM_STEP_NUM_TASKS, SLURM_LOCALID; under mpirun these describe the
+// daemons, not the ranks) disagrees with MPI on the number of ranks or on
+// this rank's local rank: N tasks of `srun --mpi=none` are N one-rank sweeps,
+// and a wrong local rank puts several ranks on one GPU. `getenv` reads the
+// environment (a parameter for tests). MpiEnv logs it as a warning.
+using EnvLookup = std::function<const char*(const char*)>;
+std::string launcher_mismatch(int size, int local_rank, const EnvLookup& getenv);
+
 // cores / ranks_on_node, at least 1.
 int threads_per_rank(int cores, int ranks_on_node);
 

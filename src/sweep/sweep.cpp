@@ -5,18 +5,20 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <set>
 
-#include "cache/attention_cache_reader.h"
+#include "cache/attention_cache_unit.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/provenance.h"
+#include "core/sha256.h"
 #include "core/version.h"
 #include "io/file_bytes.h"
-#include "pipeline/image_scoring.h"
-#include "pipeline/model_bundle.h"
+#include "sweep/dataset_codec.h"
 #include "sweep/ledger.h"
+#include "sweep/model_unit_engine.h"
 #include "sweep/mpi_env.h"
 #include "sweep/run_lock.h"
 #include "sweep/shared_counter.h"
@@ -48,25 +50,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-SweepSettings sweep_settings(const pipeline::ModelBundle& models, const SweepOptions& o) {
-  const pipeline::GroundingOptions& g = o.grounding;
-  SweepSettings s;
-  s.inversion = fmt::format("spacing={};stepper={};mode={};attention={};latent_scale={};precision={}",
-                            g.spacing == diffusion::Spacing::TrailingUpstream ? "trailing" : "exact",
-                            g.stepper == diffusion::Stepper::New ? "new" : "library",
-                            g.mode == diffusion::InversionMode::faithful ? "faithful" : "fast", o.attention_kernel,
-                            g.latent_scale, model::to_string(models.unet_precision));
-  std::string configs;
-  for (const auto& c : g.configs) configs += (configs.empty() ? "" : "|") + c.name();
-  s.outputs = fmt::format("cache={};dtype={};configs={};box_rule={};class_name={}", to_string(o.cache),
-                          to_string(o.cache_options.dtype), configs,
-                          o.survival == data::SurvivalRule::faithful ? "faithful" : "geometric",
-                          o.class_name_override);
-  s.model_digest = models_digest(models);
-  s.code_version = version_string();
-  return s;
-}
-
 // The pair indices to run: category filter, then --limit, dataset order.
 std::vector<int> select_pairs(const data::MsCxrDataset& ds, const SweepOptions& o) {
   if (!o.category.empty())
@@ -83,7 +66,8 @@ std::vector<int> select_pairs(const data::MsCxrDataset& ds, const SweepOptions& 
 }
 
 // Whether a unit the ledger calls done still has everything it left: its
-// rows and, when cached and anything was grounded, a readable cache file.
+// rows and, when cached and anything was grounded, its committed cache file
+// (checked by its root attributes: cache::check_committed_unit).
 std::string check_done_unit(const std::string& run_dir, const SweepUnit& u, bool cached) {
   UnitResult res;
   try {
@@ -96,23 +80,11 @@ std::string check_done_unit(const std::string& run_dir, const SweepUnit& u, bool
   for (const auto& per_cfg : res.rows) grounded |= !per_cfg.front().skipped && per_cfg.front().error.empty();
   if (!grounded) return {};
   try {
-    cache::AttentionCacheReader reader(cache::cache_unit_path(run_dir + "/cache", u.id));
+    cache::check_committed_unit(cache::cache_unit_path(run_dir + "/cache", u.id), u.id);
   } catch (const Error& e) {
     return e.what();
   }
   return {};
-}
-
-// The steps a unit caches: all, the union of the configs' windows, or none.
-std::pair<int, int> cache_window(const SweepOptions& o, CacheMode mode, int T, int n_steps) {
-  if (mode == CacheMode::full) return {0, n_steps};
-  int b = n_steps, e = 0;
-  for (const auto& c : o.grounding.configs) {
-    const auto [cb, ce] = c.window(T, n_steps);
-    b = std::min(b, cb);
-    e = std::max(e, ce);
-  }
-  return {b, e};
 }
 
 struct RankState {
@@ -124,16 +96,16 @@ struct RankState {
 
 class UnitRunner {
  public:
-  UnitRunner(const MpiEnv& env, pipeline::ModelBundle& models, const SweepOptions& o, const data::MsCxrDataset& ds)
-      : env_(env), models_(models), o_(o), ds_(ds) {}
+  UnitRunner(const MpiEnv& env, UnitEngine& engine, const SweepOptions& o, const data::MsCxrDataset& ds)
+      : env_(env), engine_(engine), o_(o), ds_(ds) {}
 
-  // Runs units of one T together (one batched inversion when there are
-  // several, pipeline::score_images) and records each as soon as its outcome
-  // is known: its cache file, its rows, then its ledger line; recorded(ok)
-  // follows each record. tick(note): progress inside the batch (the note says
-  // which step), so a long unit (T=300 on a CPU: minutes) does not look stuck.
-  // A stop request abandons the units not yet recorded (throws Interrupted;
-  // their writers remove their .tmp files).
+  // Runs units of one T together (the engine may invert them in one batch)
+  // and records each as soon as its outcome is known: its cache file, its
+  // rows, then its ledger line; recorded(ok) follows each record. tick(note):
+  // progress inside the batch (the note says which step), so a long unit
+  // (T=300 on a CPU: minutes) does not look stuck. A stop request abandons
+  // the units not yet recorded (throws Interrupted; their writers remove
+  // their .tmp files).
   void run_batch(const std::vector<const SweepUnit*>& units, RankState& state,
                  const std::function<void(const std::string&)>& tick, const std::function<void(bool ok)>& recorded) {
     LDMG_ASSERT(!units.empty(), "an empty batch of units");
@@ -144,32 +116,21 @@ class UnitRunner {
       LDMG_ASSERT(u->T == T, "a batch mixes T={} and T={}", T, u->T);
       ids += (ids.empty() ? "" : ", ") + u->id;
     }
-    pipeline::ImageScoringOptions so;
-    so.grounding = o_.grounding;
-    so.grounding.T = T;
-    so.survival = o_.survival;
-    so.class_name_override = o_.class_name_override;
-    const auto schedule = make_run_schedule(models_, so.grounding);
-    const int n_steps = static_cast<int>(schedule.steps.size());
-    const auto [cb, ce] = cache_window(o_, o_.cache, T, n_steps);
-    for (int l = 0; l < models_.unet->num_attn2_layers(); ++l) so.extra_capture.layers.push_back(l);
-    so.extra_capture.begin = cb;
-    so.extra_capture.end = ce;
-
     const std::size_t n = units.size();
-    using Grounded = std::vector<const data::Pair*>;
     std::vector<std::unique_ptr<cache::AttentionCacheWriter>> writers(n);
-    std::vector<pipeline::ImageTask> tasks(n);
+    std::vector<UnitTask> tasks(n);
     const std::string batch_note = n > 1 ? fmt::format(", {} units", n) : "";
     for (std::size_t k = 0; k < n; ++k) {
       const SweepUnit& u = *units[k];
+      tasks[k].unit = &u;
       for (int i : u.pairs) tasks[k].pairs.push_back(&ds_[static_cast<std::size_t>(i)]);
-      tasks[k].sink_factory = [&, k, cb = cb, ce = ce](const data::GrayImage& img,
-                                                       const Grounded& grounded) -> diffusion::AttentionSink* {
+      tasks[k].open_cache = [&, k](cache::CacheUnitSpec spec) -> diffusion::AttentionSink* {
         writers[k].reset();  // a second call (the batch failed): the first writer's partial file goes first
         if (o_.cache == CacheMode::none) return nullptr;
-        writers[k] = std::make_unique<cache::AttentionCacheWriter>(
-            o_.run_dir + "/cache", cache_spec(*units[k], img, grounded, schedule, cb, ce), o_.cache_options);
+        spec.unit_id = units[k]->id;
+        spec.T = units[k]->T;
+        spec.config_json = o_.job.dump();
+        writers[k] = std::make_unique<cache::AttentionCacheWriter>(o_.run_dir + "/cache", spec, o_.cache_options);
         return writers[k].get();
       };
       tasks[k].progress = [&](int done, int total) {
@@ -179,7 +140,7 @@ class UnitRunner {
         tick(fmt::format("rank {}: T={} step {}/{}{}", env_.rank(), T, done, total, batch_note));
       };
     }
-    pipeline::score_images(models_, tasks, so, [&](std::size_t k, pipeline::ImageOutcome&& outcome) {
+    engine_.run_units(o_, tasks, [&](std::size_t k, pipeline::ImageOutcome&& outcome) {
       // A batched unit's seconds: its share of the batch's time so far.
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(n);
       recorded(record(*units[k], tasks[k].pairs, std::move(outcome), writers[k], seconds, n, state));
@@ -232,59 +193,27 @@ class UnitRunner {
     return rec.status == UnitStatus::ok;
   }
 
-  cache::CacheUnitSpec cache_spec(const SweepUnit& u, const data::GrayImage& img, const std::vector<const data::Pair*>& grounded,
-                           const diffusion::InversionSchedule& schedule, int cb, int ce) const {
-    cache::CacheUnitSpec spec;
-    spec.unit_id = u.id;
-    spec.T = u.T;
-    spec.config_json = o_.job.dump();
-    spec.provenance_json = nlohmann::json{{"version", version_string()}, {"files", models_.file_hashes}}.dump();
-    spec.model_digest = models_digest(models_);
-    for (const auto* p : grounded) {
-      cache::CachedPrompt cp;
-      cp.text = p->prompt;
-      cp.token_ids = models_.tokenizer.encode(p->prompt);
-      for (auto id : cp.token_ids) cp.token_strings.push_back(models_.tokenizer.token_string(id));
-      cp.category = p->category;
-      for (const auto& b : p->boxes) cp.boxes.push_back({double(b.x), double(b.y), double(b.w), double(b.h)});
-      cp.image_width = img.width;
-      cp.image_height = img.height;
-      cp.pair_index = p->index;
-      cp.dicom_id = p->dicom_id;
-      cp.image_path = p->path;
-      spec.prompts.push_back(std::move(cp));
-    }
-    for (const auto& s : schedule.steps) spec.timesteps.push_back(s.timestep);
-    for (int s = cb; s < ce; ++s) spec.cached_steps.push_back(s);
-    const auto& ae = models_.autoencoder->config();
-    const std::int64_t latent = 512 >> (ae.num_channels.size() - 1);
-    for (const auto& l : models_.unet->attn2_layers(latent, latent)) spec.layers.push_back({l.index, l.name, l.h, l.w});
-    return spec;
-  }
-
   const MpiEnv& env_;
-  pipeline::ModelBundle& models_;
+  UnitEngine& engine_;
   const SweepOptions& o_;
   const data::MsCxrDataset& ds_;
 };
 
-// Rank 0's view at the start: the plan and which units to run.
+// Rank 0's view at the start: the plan, and which units to run or to check.
 struct StartState {
   SweepPlan plan;
-  std::vector<int> todo;  // unit positions in the plan
-  std::size_t done_before = 0;
+  std::vector<std::string> digests;  // of the plan's images (image_digests)
+  std::vector<int> todo;      // unit positions in the plan: never recorded, or failed with --retry-failed
+  std::vector<int> recorded;  // recorded ok: to check that their outputs are still there (check_recorded_units)
+  std::size_t failed_before = 0;  // recorded failed, not retried
 };
 
-StartState prepare_run(pipeline::ModelBundle& models, const SweepOptions& o, const data::MsCxrDataset& ds) {
-  // Every config must fit every T before any unit runs: a bad grid is the job's error, not the units'.
-  for (int T : o.Ts) {
-    pipeline::GroundingOptions g = o.grounding;
-    g.T = T;
-    const int n_steps = static_cast<int>(make_run_schedule(models, g).steps.size());
-    for (const auto& c : g.configs) c.window(T, n_steps);
-  }
+StartState prepare_run(UnitEngine& engine, const SweepOptions& o, const data::MsCxrDataset& ds) {
+  engine.check_grid(o);
   StartState st;
-  st.plan = make_sweep_plan(ds, select_pairs(ds, o), o.Ts, sweep_settings(models, o));
+  const std::vector<int> selected = select_pairs(ds, o);
+  st.digests = image_digests(ds, selected);
+  st.plan = make_sweep_plan(ds, selected, o.Ts, engine.settings(o), st.digests);
   fs::create_directories(o.run_dir + "/cache");
   fs::create_directories(o.run_dir + "/logs");
   // Leftovers of killed writers: never part of a result.
@@ -295,24 +224,73 @@ StartState prepare_run(pipeline::ModelBundle& models, const SweepOptions& o, con
     }
   const LedgerState ledger = read_ledgers(o.run_dir);
   for (std::size_t i = 0; i < st.plan.units.size(); ++i) {
-    const SweepUnit& u = st.plan.units[i];
-    const auto status = ledger.status(u.id);
+    const auto status = ledger.status(st.plan.units[i].id);
     if (status == UnitStatus::ok) {
-      const std::string problem = check_done_unit(o.run_dir, u, o.cache != CacheMode::none);
-      if (problem.empty()) {
-        ++st.done_before;
-        continue;
-      }
-      log::warn("unit {} is recorded as done but its outputs are not usable ({}): running it again", u.id, problem);
+      st.recorded.push_back(static_cast<int>(i));
     } else if (status == UnitStatus::failed && !o.retry_failed) {
-      ++st.done_before;
-      continue;
+      ++st.failed_before;
+    } else {
+      st.todo.push_back(static_cast<int>(i));
     }
-    st.todo.push_back(static_cast<int>(i));
   }
-  io::write_file_atomic(plan_path(o.run_dir), plan_to_json(st.plan).dump(1) + "\n");
+  io::write_file_atomic(plan_path(o.run_dir), plan_json_text(st.plan));
   io::write_file_atomic(o.run_dir + "/job.ini", o.job_ini);
   return st;
+}
+
+// Every rank's `mine`, concatenated in rank order, on every rank (collective).
+std::vector<int> allgather_ints(const MpiEnv& env, const std::vector<int>& mine) {
+  if (env.size() == 1 || !mpi_active()) return mine;
+  const int n = static_cast<int>(mine.size());
+  std::vector<int> counts(static_cast<std::size_t>(env.size())), displs(counts.size());
+  LDMG_MPI(MPI_Allgather(&n, 1, MPI_INT, counts.data(), 1, MPI_INT, env.comm()));
+  int total = 0;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    displs[r] = total;
+    total += counts[r];
+  }
+  std::vector<int> all(static_cast<std::size_t>(total));
+  LDMG_MPI(MPI_Allgatherv(mine.data(), n, MPI_INT, all.data(), counts.data(), displs.data(), MPI_INT, env.comm()));
+  return all;
+}
+
+// The units recorded ok whose outputs are no longer usable (collective). Each
+// rank checks every size-th of them (opening a unit's rows and cache file is
+// the start-up's cost per done unit, so a resume of a large run is not
+// serialised on rank 0), and all learn the union, in plan order.
+std::vector<int> check_recorded_units(const MpiEnv& env, const SweepOptions& o, const SweepPlan& plan,
+                                      const std::vector<int>& recorded) {
+  std::vector<int> unusable;
+  for (std::size_t k = static_cast<std::size_t>(env.rank()); k < recorded.size(); k += static_cast<std::size_t>(env.size())) {
+    const SweepUnit& u = plan.units.at(static_cast<std::size_t>(recorded[k]));
+    std::string problem;
+    try {
+      problem = check_done_unit(o.run_dir, u, o.cache != CacheMode::none);
+    } catch (const std::exception& e) {  // never leave the collective below on one rank only
+      problem = e.what();
+    }
+    if (problem.empty()) continue;
+    log::warn("unit {} is recorded as done but its outputs are not usable ({}): running it again", u.id, problem);
+    unusable.push_back(recorded[k]);
+  }
+  std::vector<int> all = allgather_ints(env, unusable);
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
+// One digest of every unit id in plan order: ranks compare their plans by it.
+std::string plan_ids_digest(const SweepPlan& plan) {
+  Sha256 h;
+  for (const auto& u : plan.units) h.update(u.id + "\n");
+  return h.hex_digest();
+}
+
+nlohmann::json settings_json(const SweepSettings& s) {
+  return {{"inversion", s.inversion}, {"outputs", s.outputs}, {"model_digest", s.model_digest}, {"code", s.code_version}};
+}
+SweepSettings settings_from(const nlohmann::json& j) {
+  return {j.at("inversion").get<std::string>(), j.at("outputs").get<std::string>(),
+          j.at("model_digest").get<std::string>(), j.at("code").get<std::string>()};
 }
 
 void append_run_record(const std::string& run_dir, const nlohmann::json& j) {
@@ -325,37 +303,78 @@ void append_run_record(const std::string& run_dir, const nlohmann::json& j) {
 }  // namespace
 
 SweepOutcome run_sweep(const MpiEnv& env, pipeline::ModelBundle& models, const SweepOptions& o) {
+  ModelUnitEngine engine(models);
+  return run_sweep(env, engine, o);
+}
+
+SweepOutcome run_sweep(const MpiEnv& env, UnitEngine& engine, const SweepOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   install_stop_handlers();
   const auto lock = lock_run_folder(env, o.run_dir);
   const bool root = env.rank() == 0;
   fs::create_directories(o.run_dir + "/logs");
   log::set_file(fmt::format("{}/logs/rank{}.log", o.run_dir, env.rank()));
-  log::info("rank {} of {} on {} (local rank {}): device {}, {} CPU thread(s)", env.rank(), env.size(), env.node_name(),
-            env.local_rank(), models.device, at::get_num_threads());
+  log::info("rank {} of {} on {} (local rank {}): {}", env.rank(), env.size(), env.node_name(), env.local_rank(),
+            engine.describe());
 
-  // Rank 0 plans and checks what is done; everyone gets the same answer (or error).
+  // Rank 0 reads the dataset, the images' digests and the ledgers and
+  // broadcasts them with the settings; every rank then makes the same plan
+  // (a 10^5-unit plan is tens of MB as JSON and a multiple of that parsed,
+  // on every rank; its digests are a few MB). Everyone gets the same answer or error.
   data::MsCxrOptions dopt;
   dopt.images_root = o.images_root;
+  std::optional<data::MsCxrDataset> ds;
+  SweepPlan plan;
   nlohmann::json start;
   if (root) {
     try {
-      const data::MsCxrDataset ds = data::read_ms_cxr(o.dataset_csv, dopt);
-      StartState st = prepare_run(models, o, ds);
-      start = {{"plan", plan_to_json(st.plan)}, {"todo", st.todo}, {"done_before", st.done_before}};
+      ds.emplace(data::read_ms_cxr(o.dataset_csv, dopt));
+      StartState st = prepare_run(engine, o, *ds);
+      start = {{"settings", settings_json(st.plan.settings)},
+               {"pairs", st.plan.pairs},
+               {"digests", st.digests},
+               {"units", st.plan.units.size()},
+               {"ids_digest", plan_ids_digest(st.plan)},
+               {"todo", st.todo},
+               {"recorded", st.recorded},
+               {"failed_before", st.failed_before}};
+      plan = std::move(st.plan);
     } catch (const Error& e) {
       start = {{"error", e.what()}};
     }
   }
   start = nlohmann::json::parse(env.broadcast(root ? start.dump() : std::string()));
   if (start.contains("error")) throw Error(start["error"].get<std::string>());
-  const SweepPlan plan = plan_from_json(start["plan"], "the broadcast plan");
-  const auto todo = start["todo"].get<std::vector<int>>();
-  const data::MsCxrDataset ds = data::read_ms_cxr(o.dataset_csv, dopt);
+  const std::string dataset_bytes = env.size() > 1 ? env.broadcast(root ? encode_dataset(*ds) : std::string()) : "";
+  std::string plan_error;
+  if (!root) {
+    try {
+      ds.emplace(decode_dataset(dataset_bytes));
+      plan = make_sweep_plan(*ds, start.at("pairs").get<std::vector<int>>(), o.Ts, settings_from(start.at("settings")),
+                             start.at("digests").get<std::vector<std::string>>());
+      LDMG_CHECK(plan.units.size() == start.at("units").get<std::size_t>() &&
+                     plan_ids_digest(plan) == start.at("ids_digest").get<std::string>(),
+                 "rank {} planned other units than rank 0 from the same dataset", env.rank());
+    } catch (const std::exception& e) {
+      plan_error = e.what();
+      log::error("{}", plan_error);
+    }
+  }
+  if (!env.all_true(plan_error.empty()))
+    throw Error(plan_error.empty() ? std::string("another rank could not make the sweep plan (see its log)") : plan_error);
+  const auto recorded = start["recorded"].get<std::vector<int>>();
+  // The units recorded ok whose rows or cache went missing run again, in plan order.
+  const std::vector<int> unusable = check_recorded_units(env, o, plan, recorded);
+  std::vector<int> todo = start["todo"].get<std::vector<int>>();
+  const std::size_t to_run_before = todo.size();
+  todo.insert(todo.end(), unusable.begin(), unusable.end());
+  std::inplace_merge(todo.begin(), todo.begin() + static_cast<std::ptrdiff_t>(to_run_before), todo.end());
+  const std::size_t done_before = start["failed_before"].get<std::size_t>() + recorded.size() - unusable.size();
+  start = nlohmann::json();
 
   SweepOutcome out;
   out.units_total = plan.units.size();
-  out.units_done_before = start["done_before"].get<std::size_t>();
+  out.units_done_before = done_before;
   if (root) {
     log::info("sweep: {} units ({} pair(s) x {} T), {} done before, {} to run on {} rank(s); run folder {}",
               plan.units.size(), plan.pairs.size(), plan.Ts.size(), out.units_done_before, todo.size(), env.size(),
@@ -366,7 +385,12 @@ SweepOutcome run_sweep(const MpiEnv& env, pipeline::ModelBundle& models, const S
 
   RankState state(o.run_dir, env);
   WorkQueue queue(env.comm(), static_cast<std::int64_t>(todo.size()));
-  UnitRunner runner(env, models, o, ds);
+  UnitRunner runner(env, engine, o, *ds);
+  const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
+  out.startup_seconds = seconds_since(t0);
+  const auto t_units = std::chrono::steady_clock::now();
   std::unique_ptr<Progress> progress;
   if (root) progress = std::make_unique<Progress>("sweep units", static_cast<long>(todo.size()));
   auto tick = [&](const std::string& note) {
@@ -413,6 +437,7 @@ SweepOutcome run_sweep(const MpiEnv& env, pipeline::ModelBundle& models, const S
   if (interrupted && !failed_fast) state.stopped.fetch_add(1);
   const bool everyone_finished = env.all_true(!interrupted);
   if (progress) progress->finish();
+  out.units_seconds = seconds_since(t_units);
 
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!everyone_finished) {
@@ -433,9 +458,13 @@ SweepOutcome run_sweep(const MpiEnv& env, pipeline::ModelBundle& models, const S
   if (root) {
     try {
       const LedgerState ledger = read_ledgers(o.run_dir);
-      nlohmann::json prov = {{"version", version_string()}, {"job", o.job}, {"files", models.file_hashes}};
-      const auto g = write_sweep_results(o.run_dir, plan, ds, ledger, o.grounding.configs, o.report, prov);
-      if (o.cache != CacheMode::none) write_cache_index(o.run_dir, plan, ledger);
+      nlohmann::json prov = {{"version", version_string()}, {"job", o.job}, {"files", engine.file_hashes()}};
+      auto t = std::chrono::steady_clock::now();
+      const auto g = write_sweep_results(o.run_dir, plan, *ds, ledger, o.grounding.configs, o.report, prov);
+      out.results_seconds = seconds_since(t);
+      t = std::chrono::steady_clock::now();
+      if (o.cache != CacheMode::none) write_cache_index(o.run_dir, plan, ledger, &g);
+      out.index_seconds = seconds_since(t);
       for (const auto& u : plan.units) out.units_failed += ledger.status(u.id) == UnitStatus::failed;
       for (const auto& d : g.dirs) log::info("wrote {}/pairs.csv, summary.json, summary.md", d);
       if (out.units_failed)

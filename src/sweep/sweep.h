@@ -8,7 +8,9 @@
 // same command on the same run folder skips what is done; SIGTERM/SIGUSR1
 // abandon the unit in progress and exit with kResumeExitCode. Once every
 // unit is done, rank 0 gathers the rows into the same reports as `evaluate`,
-// one per T and heatmap config (sweep_report.h).
+// one per T and heatmap config (sweep_report.h). What computes a unit is a
+// UnitEngine (unit_engine.h): the model here, a zero-cost stub in the scale
+// simulator (bench/sweep_scale, docs/running-at-scale.md).
 //
 // Run folder:
 //   job.ini            the resolved job (written by rank 0 at every start)
@@ -30,6 +32,7 @@
 namespace ldmg::sweep {
 
 class MpiEnv;
+class UnitEngine;
 
 enum class CacheMode { full, window, none };
 CacheMode parse_cache_mode(const std::string& s);  // "full" | "window" | "none"
@@ -67,10 +70,20 @@ struct SweepOutcome {
   std::size_t units_run = 0;          // by this rank in this run
   std::size_t units_failed = 0;       // in the whole run folder, after this run
   double seconds = 0;
+  // Where this rank's time went (seconds): planning and checking what is done
+  // until the first unit can be taken; taking and recording units; rank 0's
+  // reports and cache index (0 elsewhere, and when the run stopped).
+  double startup_seconds = 0;
+  double units_seconds = 0;
+  double results_seconds = 0;
+  double index_seconds = 0;
 };
 
 // Collective over env's communicator. Throws ldmg::Error on setup problems
 // (bad CSV, run folder locked), the same on every rank.
 SweepOutcome run_sweep(const MpiEnv& env, pipeline::ModelBundle& models, const SweepOptions& options);
+// The same runner with another unit engine (unit_engine.h): the scale
+// simulator's zero-cost stub.
+SweepOutcome run_sweep(const MpiEnv& env, UnitEngine& engine, const SweepOptions& options);
 
 }  // namespace ldmg::sweep

@@ -6,6 +6,7 @@
 #include "core/check.h"
 #include "core/log.h"
 #include "core/sha256.h"
+#include "sweep/json_text.h"
 #include "sweep/work_unit.h"
 
 namespace ldmg::sweep {
@@ -16,45 +17,74 @@ int SweepPlan::find(const std::string& unit_id) const {
   return -1;
 }
 
+namespace {
+
+// Images in order of first appearance, each with its selected pairs.
+struct ImageGroups {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<int>> pairs;
+};
+
+ImageGroups group_by_image(const data::MsCxrDataset& dataset, const std::vector<int>& selected) {
+  ImageGroups g;
+  for (int i : selected) {
+    const data::Pair& p = dataset[static_cast<std::size_t>(i)];
+    auto [it, inserted] = g.pairs.try_emplace(p.image_path);
+    if (inserted) g.order.push_back(p.image_path);
+    it->second.push_back(i);
+  }
+  return g;
+}
+
+}  // namespace
+
+std::vector<std::string> image_digests(const data::MsCxrDataset& dataset, const std::vector<int>& selected) {
+  const ImageGroups g = group_by_image(dataset, selected);
+  std::vector<std::string> digests;
+  digests.reserve(g.order.size());
+  for (const auto& image : g.order) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(image, ec)) {
+      digests.push_back(sha256_file(image));
+    } else {
+      // The unit is still planned: running it records the error, and once
+      // the file exists its digest names a new unit.
+      const std::string& rel = dataset[static_cast<std::size_t>(g.pairs.at(image).front())].path;
+      log::warn("image '{}' is missing or not a regular file: its unit will fail", image);
+      digests.push_back(sha256_hex("missing:" + rel));
+    }
+  }
+  return digests;
+}
+
 SweepPlan make_sweep_plan(const data::MsCxrDataset& dataset, const std::vector<int>& selected,
                           const std::vector<int>& Ts, const SweepSettings& settings) {
+  LDMG_CHECK(!selected.empty(), "a sweep needs at least one pair");
+  return make_sweep_plan(dataset, selected, Ts, settings, image_digests(dataset, selected));
+}
+
+SweepPlan make_sweep_plan(const data::MsCxrDataset& dataset, const std::vector<int>& selected,
+                          const std::vector<int>& Ts, const SweepSettings& settings,
+                          const std::vector<std::string>& digests) {
   LDMG_CHECK(!Ts.empty(), "a sweep needs at least one T (--steps)");
   LDMG_CHECK(!selected.empty(), "a sweep needs at least one pair");
   SweepPlan plan;
   plan.Ts = Ts;
   plan.pairs = selected;
   plan.settings = settings;
-
-  // Images in order of first appearance, each with its pairs.
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<int>> by_image;
-  for (int i : selected) {
-    const data::Pair& p = dataset[static_cast<std::size_t>(i)];
-    if (!by_image.count(p.image_path)) order.push_back(p.image_path);
-    by_image[p.image_path].push_back(i);
-  }
-  std::map<std::string, std::string> digest;
-  for (const auto& image : order) {
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(image, ec)) {
-      digest[image] = sha256_file(image);
-    } else {
-      // The unit is still planned: running it records the error, and once
-      // the file exists its digest names a new unit.
-      const std::string& rel = dataset[static_cast<std::size_t>(by_image[image].front())].path;
-      log::warn("image '{}' is missing or not a regular file: its unit will fail", image);
-      digest[image] = sha256_hex("missing:" + rel);
-    }
-  }
+  const ImageGroups g = group_by_image(dataset, selected);
+  LDMG_CHECK(digests.size() == g.order.size(), "sweep plan: {} image digests for {} images", digests.size(),
+             g.order.size());
   for (int T : Ts) {
     LDMG_CHECK(T >= 1, "T must be >= 1, got {}", T);
-    for (const auto& image : order) {
+    for (std::size_t m = 0; m < g.order.size(); ++m) {
+      const std::string& image = g.order[m];
       SweepUnit u;
       u.T = T;
       u.image_path = image;
-      u.pairs = by_image[image];
+      u.pairs = g.pairs.at(image);
       u.path = dataset[static_cast<std::size_t>(u.pairs.front())].path;
-      u.image_sha256 = digest[image];
+      u.image_sha256 = digests[m];
       UnitKey key;
       key.image_sha256 = u.image_sha256;
       for (int i : u.pairs) key.prompts.push_back(dataset[static_cast<std::size_t>(i)].prompt);
@@ -70,6 +100,13 @@ SweepPlan make_sweep_plan(const data::MsCxrDataset& dataset, const std::vector<i
   return plan;
 }
 
+namespace {
+nlohmann::json unit_json(const SweepUnit& u) {
+  return {{"id", u.id}, {"T", u.T}, {"image_path", u.image_path}, {"path", u.path}, {"image_sha256", u.image_sha256},
+          {"pairs", u.pairs}};
+}
+}  // namespace
+
 nlohmann::json plan_to_json(const SweepPlan& plan) {
   nlohmann::json j;
   j["format"] = "ldmground.sweep_plan";
@@ -81,15 +118,20 @@ nlohmann::json plan_to_json(const SweepPlan& plan) {
                    {"model_digest", plan.settings.model_digest},
                    {"code_version", plan.settings.code_version}};
   nlohmann::json units = nlohmann::json::array();
-  for (const auto& u : plan.units)
-    units.push_back({{"id", u.id},
-                     {"T", u.T},
-                     {"image_path", u.image_path},
-                     {"path", u.path},
-                     {"image_sha256", u.image_sha256},
-                     {"pairs", u.pairs}});
+  for (const auto& u : plan.units) units.push_back(unit_json(u));
   j["units"] = std::move(units);
   return j;
+}
+
+std::string plan_json_text(const SweepPlan& plan) {
+  SweepPlan head;
+  head.Ts = plan.Ts;
+  head.pairs = plan.pairs;
+  head.settings = plan.settings;
+  nlohmann::json j = plan_to_json(head);
+  j.erase("units");
+  return dump1_with_array(j, "units", plan.units.size(), [&](std::size_t i) { return unit_json(plan.units[i]); }) +
+         "\n";
 }
 
 SweepPlan plan_from_json(const nlohmann::json& j, const std::string& what) {

@@ -44,7 +44,22 @@ struct SweepPlan {
 SweepPlan make_sweep_plan(const data::MsCxrDataset& dataset, const std::vector<int>& selected,
                           const std::vector<int>& Ts, const SweepSettings& settings);
 
+// The sha256 of every selected image file, images in order of first
+// appearance; sha256("missing:" + CSV path), with a warning, for a missing
+// one. The only part of planning that reads the images: rank 0 does it and
+// broadcasts the digests, and every rank plans from them (the plan of a 10^5
+// unit sweep is tens of MB as JSON, its digests a few).
+std::vector<std::string> image_digests(const data::MsCxrDataset& dataset, const std::vector<int>& selected);
+// The plan from image_digests(dataset, selected); throws ldmg::Error when
+// their number is not the number of selected images.
+SweepPlan make_sweep_plan(const data::MsCxrDataset& dataset, const std::vector<int>& selected,
+                          const std::vector<int>& Ts, const SweepSettings& settings,
+                          const std::vector<std::string>& digests);
+
 nlohmann::json plan_to_json(const SweepPlan& plan);
+// The bytes of plan_to_json(plan).dump(1) + "\n", made one unit at a time
+// (the whole JSON tree of a 10^5-unit plan takes hundreds of MB).
+std::string plan_json_text(const SweepPlan& plan);
 // Throws ldmg::Error naming `what` on a malformed plan.
 SweepPlan plan_from_json(const nlohmann::json& j, const std::string& what);
 

@@ -10,6 +10,7 @@
 #include "io/file_bytes.h"
 #include "io/hdf5_file.h"
 #include "pipeline/image_scoring.h"
+#include "sweep/json_text.h"
 #include "sweep/unit_result.h"
 
 namespace ldmg::sweep {
@@ -49,8 +50,14 @@ GatheredResults write_sweep_results(const std::string& run_dir, const SweepPlan&
     }
     std::vector<std::vector<pipeline::PairRow>> per_cfg(n_cfg);
     for (int i : plan.pairs)
-      for (std::size_t c = 0; c < n_cfg; ++c) per_cfg[c].push_back(by_pair.at(i).at(c));
-    for (const auto& r : per_cfg.front()) out.failed_pairs += !r.error.empty();
+      for (std::size_t c = 0; c < n_cfg; ++c) per_cfg[c].push_back(std::move(by_pair.at(i).at(c)));
+    std::vector<bool>& grounded = out.grounded[T];
+    grounded.assign(dataset.size(), false);
+    for (std::size_t k = 0; k < plan.pairs.size(); ++k) {
+      const pipeline::PairRow& r = per_cfg.front()[k];
+      out.failed_pairs += !r.error.empty();
+      grounded.at(static_cast<std::size_t>(plan.pairs[k])) = !r.skipped && r.error.empty();
+    }
     for (std::size_t c = 0; c < n_cfg; ++c) {
       const std::string dir = results_dir(run_dir, T, configs[c].name());
       pipeline::ReportOptions ro = report;
@@ -61,14 +68,17 @@ GatheredResults write_sweep_results(const std::string& run_dir, const SweepPlan&
       write_evaluation_report(dir, per_cfg[c], dataset.categories(), ro, pj);
       out.dirs.push_back(dir);
     }
-    out.rows.push_back(std::move(per_cfg));
   }
   return out;
 }
 
-void write_cache_index(const std::string& run_dir, const SweepPlan& plan, const LedgerState& ledger) {
+void write_cache_index(const std::string& run_dir, const SweepPlan& plan, const LedgerState& ledger,
+                       const GatheredResults* gathered) {
   const std::string dir = run_dir + "/cache";
-  nlohmann::json units = nlohmann::json::array();
+  struct CachedPair {
+    int pair, prompt;
+  };
+  std::vector<std::vector<CachedPair>> unit_pairs;  // per cached unit
   std::vector<const SweepUnit*> cached;
   for (const SweepUnit& u : plan.units) {
     if (ledger.status(u.id) != UnitStatus::ok) continue;
@@ -86,25 +96,38 @@ void write_cache_index(const std::string& run_dir, const SweepPlan& plan, const 
     const std::string file = u->id + ".h5";
     by_unit.link_external(u->id, file, "/");
     io::h5::Group t = by_pair.require_group(fmt::format("T{}", u->T));
-    // The cache holds the grounded pairs only, in unit order: read which from the unit's rows.
-    const UnitResult res = read_unit_result(run_dir, u->id);
-    nlohmann::json pairs = nlohmann::json::array();
-    int p = 0;
-    for (std::size_t k = 0; k < u->pairs.size(); ++k) {
-      const pipeline::PairRow& r = res.rows.at(k).front();
-      if (r.skipped || !r.error.empty()) continue;
-      t.link_external(std::to_string(u->pairs[k]), file, cache::cache_prompt_group(p));
-      pairs.push_back({{"pair", u->pairs[k]}, {"prompt", p}});
-      ++p;
+    // The cache holds the grounded pairs only, in unit order: which, from the
+    // gathered rows or else from the unit's rows.
+    std::vector<bool> grounded(u->pairs.size());
+    if (gathered) {
+      const std::vector<bool>& g = gathered->grounded.at(u->T);
+      for (std::size_t k = 0; k < u->pairs.size(); ++k) grounded[k] = g.at(static_cast<std::size_t>(u->pairs[k]));
+    } else {
+      const UnitResult res = read_unit_result(run_dir, u->id);
+      for (std::size_t k = 0; k < u->pairs.size(); ++k) {
+        const pipeline::PairRow& r = res.rows.at(k).front();
+        grounded[k] = !r.skipped && r.error.empty();
+      }
     }
-    units.push_back({{"unit", u->id}, {"file", file}, {"T", u->T}, {"path", u->path}, {"pairs", pairs}});
+    std::vector<CachedPair>& pairs = unit_pairs.emplace_back();
+    for (std::size_t k = 0; k < u->pairs.size(); ++k) {
+      if (!grounded[k]) continue;
+      const int p = static_cast<int>(pairs.size());
+      t.link_external(std::to_string(u->pairs[k]), file, cache::cache_prompt_group(p));
+      pairs.push_back({u->pairs[k], p});
+    }
   }
   }  // groups closed before the commit
   index.commit();
-  nlohmann::json manifest = {{"format", cache::kCacheManifestFormat},
-                             {"schema_version", cache::kAttentionCacheSchemaVersion},
-                             {"units", units}};
-  io::write_file_atomic(dir + "/manifest.json", manifest.dump(1) + "\n");
+  const nlohmann::json head = {{"format", cache::kCacheManifestFormat},
+                               {"schema_version", cache::kAttentionCacheSchemaVersion}};
+  const std::string manifest = dump1_with_array(head, "units", cached.size(), [&](std::size_t i) {
+    const SweepUnit& u = *cached[i];
+    nlohmann::json pairs = nlohmann::json::array();
+    for (const CachedPair& p : unit_pairs[i]) pairs.push_back({{"pair", p.pair}, {"prompt", p.prompt}});
+    return nlohmann::json{{"unit", u.id}, {"file", u.id + ".h5"}, {"T", u.T}, {"path", u.path}, {"pairs", pairs}};
+  });
+  io::write_file_atomic(dir + "/manifest.json", manifest + "\n");
   log::info("cache index: {} units in {}/index.h5 and manifest.json", cached.size(), dir);
 }
 

@@ -5,6 +5,7 @@
 // depend only on the units' results, never on ranks, order or resumes.
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,10 @@ std::string results_dir(const std::string& run_dir, int T, const std::string& co
 struct GatheredResults {
   std::vector<std::string> dirs;  // written report folders
   std::size_t failed_pairs = 0;
-  std::vector<std::vector<std::vector<pipeline::PairRow>>> rows;  // [T][config][pair in plan order]
+  // Per T, per dataset pair index: whether the pair was grounded (neither
+  // skipped nor failed), i.e. has maps in its unit's cache file. The rows
+  // themselves are not kept: 10^5 units' rows are hundreds of MB.
+  std::map<int, std::vector<bool>> grounded;
 };
 
 // Throws ldmg::Error naming the unit when a unit is not recorded or its
@@ -34,6 +38,9 @@ GatheredResults write_sweep_results(const std::string& run_dir, const SweepPlan&
 // <run>/cache/manifest.json (every cached unit: file, T, pairs) and
 // <run>/cache/index.h5: external links /units/<id> -> <id>.h5:/ and
 // /pairs/T<T>/<pair> -> <id>.h5:/prompts/<p>, so h5py opens the run as one.
-void write_cache_index(const std::string& run_dir, const SweepPlan& plan, const LedgerState& ledger);
+// With `gathered`, which pairs each unit cached comes from it; without, from
+// reading every unit's rows again. manifest.json is written a unit at a time.
+void write_cache_index(const std::string& run_dir, const SweepPlan& plan, const LedgerState& ledger,
+                       const GatheredResults* gathered = nullptr);
 
 }  // namespace ldmg::sweep

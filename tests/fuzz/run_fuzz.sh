@@ -13,7 +13,7 @@ root=$(cd "$here/../.." && pwd)
 secs=${1:-30}
 build=${2:-$root/build-fuzz}
 shift $(( $# >= 2 ? 2 : $# ))
-targets=${*:-csv ms_cxr tokenizer safetensors torch_zip pickle ledger job_ini model_yaml text_config_json cache_reader cache_manifest}
+targets=${*:-csv ms_cxr tokenizer safetensors torch_zip pickle ledger job_ini model_yaml text_config_json cache_reader cache_manifest dicom_structure}
 cxx=${CXX_FUZZ:-$(command -v clang++ || command -v clang++-14 || true)}
 [ -n "$cxx" ] || { echo "run_fuzz: no clang++; skipping"; exit 77; }
 cc=${cxx/clang++/clang}

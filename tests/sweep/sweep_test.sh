@@ -12,8 +12,8 @@ set -euo pipefail
 mode=$1 bin=$2 mpiexec=$3 work=$4
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 rm -rf "$work" && mkdir -p "$work"
-log() { echo "[sweep_test $mode] $*"; }
-fail() { echo "[sweep_test $mode] FAIL: $*" >&2; exit 1; }
+# shellcheck source=sweep_lib.sh
+source "$(dirname "$0")/sweep_lib.sh"
 
 "$bin" demo --out "$work/demo" --no-run --log-level warn
 # One thread per rank: LibTorch's CPU kernels sum in an order that depends on
@@ -30,29 +30,6 @@ sweep_bg() {  # sweep_bg NP RUN: in the background, $! = mpiexec's pid
     --log-level warn &
   launcher=$!
 }
-same_results() {  # same_results RUN_A RUN_B
-  local a=$1 b=$2 n=0
-  while IFS= read -r f; do
-    cmp -s "$a/results/$f" "$b/results/$f" || fail "results/$f differs between $a and $b"
-    n=$((n + 1))
-  done < <(cd "$a/results" && find . -type f | sort)
-  [ "$n" -gt 0 ] || fail "no result files in $a"
-  diff <(cd "$a/results" && find . -type f | sort) <(cd "$b/results" && find . -type f | sort) >/dev/null ||
-    fail "the result files of $a and $b differ in name"
-  cmp -s "$a/plan.json" "$b/plan.json" || fail "plan.json differs"
-  log "identical: $n result files of $a and $b"
-}
-wait_for_units() {  # wait_for_units RUN N: until the ledgers record N units
-  local run=$1 want=$2
-  for _ in $(seq 1 600); do
-    local got
-    got=$(cat "$run"/ledger/rank*.jsonl 2>/dev/null | grep -c '"status":"ok"' || true)
-    [ "$got" -ge "$want" ] && return 0
-    sleep 0.2
-  done
-  fail "fewer than $want units recorded in $run after 120 s"
-}
-
 case $mode in
   ranks)
     for np in 1 2 3; do

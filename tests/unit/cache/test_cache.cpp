@@ -299,6 +299,38 @@ TEST(AttentionCache, FileWithoutCompleteMarkIsRefused) {
   EXPECT_NE(msg.find("truncated or unfinished cache file"), std::string::npos) << msg;
 }
 
+// The sweep's resume check: a committed file of the right unit passes; the
+// wrong unit, no complete mark, a truncated copy or a lone .tmp is refused,
+// naming the file.
+TEST(AttentionCache, CommittedUnitCheckReadsOnlyTheRoot) {
+  const std::string dir = test::temp_dir("cache_committed");
+  const std::string path = write_default_unit(dir);
+  EXPECT_NO_THROW(check_committed_unit(path, "unit-abc123"));
+  std::string msg = error_of([&] { check_committed_unit(path, "unit-other"); });
+  EXPECT_NE(msg.find("holds unit 'unit-abc123', expected 'unit-other'"), std::string::npos) << msg;
+
+  const std::string cut = dir + "/cut.h5";
+  fs::copy_file(path, cut);
+  fs::resize_file(cut, fs::file_size(path) / 2);
+  msg = error_of([&] { check_committed_unit(cut, "unit-abc123"); });
+  EXPECT_NE(msg.find("'" + cut + "'"), std::string::npos) << msg;
+
+  const std::string unmarked = dir + "/unmarked.h5";
+  fs::copy_file(path, unmarked);
+  {
+    io::h5::File f = io::h5::File::open(unmarked, io::h5::Access::read_write);
+    f.delete_attr("complete");
+    f.close();
+  }
+  msg = error_of([&] { check_committed_unit(unmarked, "unit-abc123"); });
+  EXPECT_NE(msg.find("truncated or unfinished cache file"), std::string::npos) << msg;
+
+  const std::string pending = dir + "/pending.h5";
+  fs::copy_file(path, pending + ".tmp");
+  msg = error_of([&] { check_committed_unit(pending, "unit-abc123"); });
+  EXPECT_NE(msg.find("only an uncommitted '.tmp' exists"), std::string::npos) << msg;
+}
+
 TEST(AttentionCache, SchemaVersionMismatchIsRefused) {
   const std::string dir = test::temp_dir("cache_schema");
   const std::string path = write_default_unit(dir);

@@ -129,8 +129,10 @@ TEST(Image, FormatComesFromMagicBytesNotExtension) {
   EXPECT_EQ(read_image_size(dir + "/really_a_png.jpg").format, ImageFormat::png);
 
   write_bytes(dir + "/text.png", "dicom_id,category_name\n");
-  expect_error_mentions([&] { read_image(dir + "/text.png"); }, {dir + "/text.png", "neither a PNG nor a JPEG"});
-  expect_error_mentions([&] { read_image_size(dir + "/text.png"); }, {dir + "/text.png", "neither a PNG nor a JPEG"});
+  expect_error_mentions([&] { read_image(dir + "/text.png"); },
+                        {dir + "/text.png", "neither a PNG, a JPEG nor a DICOM"});
+  expect_error_mentions([&] { read_image_size(dir + "/text.png"); },
+                        {dir + "/text.png", "neither a PNG, a JPEG nor a DICOM"});
   write_bytes(dir + "/empty.jpg", "");
   expect_error_mentions([&] { read_image(dir + "/empty.jpg"); }, {dir + "/empty.jpg"});
   expect_error_mentions([&] { read_image(dir + "/missing.png"); }, {dir + "/missing.png"});
@@ -211,13 +213,25 @@ TEST(Image, ColourPolicies) {
   EXPECT_EQ(read_image(dir + "/g2.png").pixels, (std::vector<uint8_t>{0, 85, 170, 255}));
 }
 
-TEST(Image, SixteenBitGrayKeepsItsValues) {
+TEST(Image, SixteenBitGrayScaledToEightBitsOrKept) {
   const std::string dir = ldmg::test::temp_dir("data_16");
-  // Big-endian samples 0x0102, 0xFFFF, 0x0000, 0x8000.
-  write_png(dir + "/g16.png", 2, 2, PNG_COLOR_TYPE_GRAY, 16, {0x01, 0x02, 0xFF, 0xFF, 0x00, 0x00, 0x80, 0x00});
+  // Big-endian samples 0x0102 (258), 0xFFFF, 0x0000, 0x8000 (32768), 32767, 129, 128, 0x7F80 (32640).
+  // round(v * 255 / 65535) by hand: 258 -> 1.0039 -> 1; 65535 -> 255; 0 -> 0;
+  // 32768 -> 127.502 -> 128; 32767 -> 127.498 -> 127; 129 -> 0.50196 -> 1;
+  // 128 -> 0.49806 -> 0; 32640 -> 127.004 -> 127.
+  write_png(dir + "/g16.png", 4, 2, PNG_COLOR_TYPE_GRAY, 16,
+            {0x01, 0x02, 0xFF, 0xFF, 0x00, 0x00, 0x80, 0x00, 0x7F, 0xFF, 0x00, 0x81, 0x00, 0x80, 0x7F, 0x80});
   const GrayImage img = read_image(dir + "/g16.png");
-  EXPECT_EQ(img.bit_depth, 16);
-  EXPECT_EQ(img.pixels16, (std::vector<uint16_t>{0x0102, 0xFFFF, 0x0000, 0x8000}));
+  EXPECT_EQ(img.bit_depth, 8);
+  EXPECT_EQ(img.width, 4);
+  EXPECT_EQ(img.height, 2);
+  EXPECT_EQ(img.pixels, (std::vector<uint8_t>{1, 255, 0, 128, 127, 1, 0, 127}));
+  EXPECT_TRUE(img.pixels16.empty());
+  ImageOptions keep;
+  keep.keep_16bit = true;
+  const GrayImage kept = read_image(dir + "/g16.png", keep);
+  EXPECT_EQ(kept.bit_depth, 16);
+  EXPECT_EQ(kept.pixels16, (std::vector<uint16_t>{0x0102, 0xFFFF, 0x0000, 0x8000, 32767, 129, 128, 0x7F80}));
   ImageOptions no16;
   no16.allow_16bit = false;
   expect_error_mentions([&] { read_image(dir + "/g16.png", no16); }, {dir + "/g16.png", "16-bit"});
@@ -225,6 +239,20 @@ TEST(Image, SixteenBitGrayKeepsItsValues) {
   ImageOptions luma;
   luma.color = ColorPolicy::luma;
   expect_error_mentions([&] { read_image(dir + "/rgb16.png", luma); }, {dir + "/rgb16.png", "16-bit colour"});
+}
+
+TEST(Image, SixteenBitPngMatchesItsEightBitTwin) {
+  // Property: a 16-bit PNG holding v * 257 (the exact 16-bit form of 8-bit v)
+  // decodes to the same pixels as the 8-bit PNG of v, for every v.
+  const std::string dir = ldmg::test::temp_dir("data_16twin");
+  std::vector<uint8_t> eight(256), sixteen(512);
+  for (int v = 0; v < 256; ++v) {
+    eight[v] = static_cast<uint8_t>(v);
+    sixteen[2 * v] = sixteen[2 * v + 1] = static_cast<uint8_t>(v);  // v * 257 big-endian = bytes (v, v)
+  }
+  write_png(dir + "/g8.png", 16, 16, PNG_COLOR_TYPE_GRAY, 8, eight);
+  write_png(dir + "/g16.png", 16, 16, PNG_COLOR_TYPE_GRAY, 16, sixteen);
+  EXPECT_EQ(read_image(dir + "/g16.png").pixels, read_image(dir + "/g8.png").pixels);
 }
 
 TEST(Image, ProgressiveJpegDecodesLikeBaseline) {

@@ -1,0 +1,227 @@
+#include "report/report_images.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include "analysis/job_ini.h"
+#include "cache/attention_cache_format.h"
+#include "cache/attention_cache_reader.h"
+#include "cache/cached_heatmap.h"
+#include "core/check.h"
+#include "core/log.h"
+#include "data/image.h"
+#include "data/ms_cxr.h"
+#include "grounding/back_to_original.h"
+#include "grounding/token_selection.h"
+#include "io/file_bytes.h"
+#include "pipeline/heatmap_config.h"
+#include "pipeline/model_bundle.h"
+#include "report/report_data.h"
+#include "sweep/ledger.h"
+#include "sweep/sweep_plan.h"
+#include "text/clip_tokenizer.h"
+#include "viz/overlay.h"
+
+namespace ldmg::report {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The run's paths as job.ini has them: as the sweep saw them, else beside the run folder.
+std::string job_path(const analysis::JobIni& job, const std::string& key, const std::string& run_dir) {
+  const std::string p = job.get_or(key, "");
+  if (p.empty() || fs::exists(p)) return p;
+  const fs::path beside = fs::path(run_dir).parent_path() / p;
+  return fs::exists(beside) ? beside.string() : p;
+}
+
+// CLIP's BPE marks word ends with "</w>"; the page shows words.
+std::string token_text(const std::vector<std::string>& strings, const grounding::TokenSlice& slice) {
+  std::string out;
+  for (int i = slice.begin; i < slice.end && i < static_cast<int>(strings.size()); ++i) {
+    std::string s = strings[static_cast<std::size_t>(i)];
+    if (s.size() >= 4 && s.compare(s.size() - 4, 4, "</w>") == 0) s.resize(s.size() - 4);
+    if (!out.empty()) out += ' ';
+    out += s;
+  }
+  return out;
+}
+
+std::vector<std::uint8_t> eight_bit(const data::GrayImage& img) {
+  if (img.bit_depth == 8) return img.pixels;
+  std::vector<std::uint8_t> out(img.pixels16.size());
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::uint8_t>((img.pixels16[i] + 128u) / 257u);
+  return out;
+}
+
+// The Otsu region's outline (heatmap above the threshold: final > 0, as the
+// masking leaves it) in white over the displayed image, sampled as
+// render_overlay samples the heatmap (nearest source pixel).
+void draw_otsu_contour(viz::Canvas& canvas, const viz::OverlayLayout& L, const float* map, int w, int h) {
+  const int dw = L.image.width, dh = L.image.height;
+  std::vector<std::uint8_t> inside(static_cast<std::size_t>(dw) * dh);
+  for (int y = 0; y < dh; ++y) {
+    const int sy = std::min(h - 1, static_cast<int>((y + 0.5) * h / dh));
+    for (int x = 0; x < dw; ++x) {
+      const int sx = std::min(w - 1, static_cast<int>((x + 0.5) * w / dw));
+      const float v = map[static_cast<std::size_t>(sy) * w + sx];
+      inside[static_cast<std::size_t>(y) * dw + x] = v > 0.f;  // NaN: outside
+    }
+  }
+  auto at = [&](int x, int y) {
+    return x >= 0 && y >= 0 && x < dw && y < dh && inside[static_cast<std::size_t>(y) * dw + x];
+  };
+  for (int y = 0; y < dh; ++y)
+    for (int x = 0; x < dw; ++x)
+      if (at(x, y) && (!at(x - 1, y) || !at(x + 1, y) || !at(x, y - 1) || !at(x, y + 1)))
+        canvas.set(L.image_x + x, L.image_y + y, {255, 255, 255});
+}
+
+}  // namespace
+
+ImageStats write_report_images(json& data, const std::string& site_dir, const ImageOptions& options) {
+  ImageStats stats;
+  const std::string run = data.at("run").at("dir").get<std::string>();
+  const analysis::JobIni job = analysis::JobIni::read(run + "/job.ini");
+  const sweep::SweepPlan plan =
+      sweep::plan_from_json(json::parse(io::read_file_bytes(sweep::plan_path(run))), sweep::plan_path(run));
+  const sweep::LedgerState ledger = sweep::read_ledgers(run);
+  const std::vector<pipeline::HeatmapConfig> configs = job_heatmap_configs(job);
+  const std::string images_root = job_path(job, "images", run), class_override = job.get_or("class-name", "");
+
+  // (source, pair) -> row, for the run's sources.
+  std::map<std::pair<int, int>, std::size_t> row_of;
+  json& rows = data.at("rows");
+  for (std::size_t i = 0; i < rows.size(); ++i) row_of[{rows[i][kSource].get<int>(), rows[i][kPair].get<int>()}] = i;
+  std::map<std::pair<int, std::string>, int> source_of;  // (T, config name) -> run source
+  for (const json& s : data.at("sources"))
+    if (s.at("kind") == "run")
+      source_of[{s.at("T").get<int>(), s.at("config").get<std::string>()}] = s.at("id").get<int>();
+
+  std::optional<text::ClipTokenizer> tokenizer;  // tokens=pathology only
+  auto tokens_for = [&](const pipeline::HeatmapConfig& cfg, const cache::CachedPrompt& cp) {
+    const int n = static_cast<int>(cp.token_ids.size());
+    switch (cfg.tokens) {
+      case pipeline::TokenMode::all:
+        return grounding::prompt_tokens(cp.token_ids);
+      case pipeline::TokenMode::slice:
+        return grounding::explicit_tokens(cfg.token_begin, cfg.token_end, n);
+      case pipeline::TokenMode::pathology: {
+        if (!tokenizer) {
+          std::string dir = job.get_or("tokenizer", "");
+          if (dir.empty()) {
+            pipeline::ModelPaths paths;
+            paths.fill_from_dir(job_path(job, "model-dir", run));
+            dir = paths.tokenizer;
+          }
+          tokenizer = text::ClipTokenizer::load(dir);
+        }
+        return grounding::pathology_tokens(
+            cp.token_ids, tokenizer->encode_words(class_override.empty() ? cp.category : class_override));
+      }
+    }
+    LDMG_FAIL("unknown token mode");
+  };
+
+  viz::OverlayOptions full;
+  full.max_side = options.overlay_side;
+  viz::OverlayOptions thumb;
+  thumb.max_side = options.thumb_side;
+  thumb.color_bar = false;
+  thumb.box_thickness = 1;
+
+  // Pictures an earlier report drew into this site with the same sizes are
+  // kept when newer than their cache file: re-reporting a running sweep
+  // draws only the units finished since.
+  const std::string stamp_path = (fs::path(site_dir) / "pictures.json").string();
+  const json stamp = {{"format", "ldmground.report_pictures"},
+                      {"run", run},
+                      {"thumb_side", options.thumb_side},
+                      {"overlay_side", options.overlay_side},
+                      {"version", 1}};
+  bool reuse = false;
+  if (fs::exists(stamp_path)) {
+    const json old = json::parse(io::read_file_bytes(stamp_path), nullptr, false);
+    reuse = !old.is_discarded() && old == stamp;
+  }
+  fs::create_directories(site_dir);
+  io::write_file_atomic(stamp_path, stamp.dump(1) + "\n");
+
+  for (const sweep::SweepUnit& u : plan.units) {
+    if (ledger.status(u.id) != sweep::UnitStatus::ok) continue;
+    const std::string file = cache::cache_unit_path(run + "/cache", u.id);
+    if (!fs::exists(file)) {
+      ++stats.units_uncached;
+      continue;
+    }
+    try {
+      const cache::AttentionCacheReader reader(file);
+      const auto cache_time = fs::last_write_time(file);
+      std::optional<data::GrayImage> img;
+      std::vector<std::uint8_t> gray;
+      for (int p = 0; p < static_cast<int>(reader.spec().prompts.size()); ++p) {
+        const cache::CachedPrompt& cp = reader.spec().prompts[static_cast<std::size_t>(p)];
+        std::optional<cache::CachedPromptMaps> maps;  // read only when something is drawn
+        std::vector<viz::OverlayBox> boxes;
+        for (const auto& b : cp.boxes) boxes.push_back({b[0], b[1], b[2], b[3]});
+        for (std::size_t c = 0; c < configs.size(); ++c) {
+          const pipeline::HeatmapConfig& cfg = configs[c];
+          const auto src = source_of.find({u.T, cfg.name()});
+          if (src == source_of.end()) continue;
+          const auto row = row_of.find({src->second, static_cast<int>(cp.pair_index)});
+          if (row == row_of.end()) continue;
+          const grounding::TokenSlice tokens = tokens_for(cfg, cp);
+          const std::string name = fmt::format("T{}_c{}/{:04d}.png", u.T, c, cp.pair_index);
+          const fs::path full_path = fs::path(site_dir) / "overlays" / name,
+                         thumb_path = fs::path(site_dir) / "thumbs" / name;
+          json& r = rows[row->second];
+          r[kThumb] = "thumbs/" + name;
+          r[kOverlay] = "overlays/" + name;
+          r[kTokens] = token_text(cp.token_strings, tokens);
+          if (reuse && fs::exists(full_path) && fs::exists(thumb_path) &&
+              fs::last_write_time(thumb_path) >= cache_time && fs::last_write_time(full_path) >= cache_time) {
+            ++stats.reused;
+            continue;
+          }
+          if (!img) {
+            img = data::read_image(data::resolve_under_root(images_root, cp.image_path, fmt::format("unit {}", u.id)));
+            LDMG_CHECK(img->width == cp.image_width && img->height == cp.image_height,
+                       "'{}' is {}x{} but the cache says {}x{}", cp.image_path, img->width, img->height, cp.image_width,
+                       cp.image_height);
+            gray = eight_bit(*img);
+          }
+          if (!maps) maps.emplace(reader, p);
+          const pipeline::ConfigHeatmap h = maps->heatmap(cfg, tokens);
+          // [512,512] -> [H,W], NaN outside the mapped square
+          const at::Tensor orig =
+              grounding::back_to_original(h.post.final.contiguous(), img->width, img->height).contiguous();
+          const viz::GrayView view{img->width, img->height, gray.data()};
+          fs::create_directories(full_path.parent_path());
+          fs::create_directories(thumb_path.parent_path());
+          viz::Canvas canvas = viz::render_overlay(view, orig.data_ptr<float>(), boxes, cp.text, full);
+          if (cfg.otsu && std::isfinite(h.post.threshold))
+            draw_otsu_contour(canvas, viz::overlay_layout(view, cp.text, full), orig.data_ptr<float>(), img->width,
+                              img->height);
+          canvas.save_png(full_path.string());
+          viz::render_overlay(view, orig.data_ptr<float>(), boxes, "", thumb).save_png(thumb_path.string());
+          ++stats.overlays;
+        }
+      }
+      ++stats.units_drawn;
+    } catch (const std::exception& e) {
+      // A unit being written by a running sweep, or an image moved away: keep its rows.
+      log::warn("report: no pictures for unit {} ('{}'): {}", u.id, u.path, e.what());
+      ++stats.units_unreadable;
+    }
+  }
+  return stats;
+}
+
+}  // namespace ldmg::report
