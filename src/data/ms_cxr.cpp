@@ -86,13 +86,22 @@ void check_relative_image_path(const std::string& relative, const std::string& w
     LDMG_CHECK(part != "..", "{}: image path '{}' contains '..' and could leave the images root", what, relative);
 }
 
-std::string resolve_under_root(const std::string& root, const std::string& relative, const std::string& what) {
-  check_relative_image_path(relative, what);
-  const fs::path rel(relative);
+namespace {
+
+fs::path canonical_root(const std::string& root) {
   std::error_code ec;
   const fs::path root_c = fs::weakly_canonical(fs::absolute(root), ec);
   LDMG_CHECK(!ec, "cannot resolve the images root '{}': {}", root, ec.message());
-  const fs::path full = fs::weakly_canonical(root_c / rel, ec);
+  return root_c;
+}
+
+// resolve_under_root with the root already canonical (root_c; `root` as the
+// user wrote it, for messages): one weakly_canonical per path, not two.
+std::string resolve_under_canonical(const fs::path& root_c, const std::string& root, const std::string& relative,
+                                    const std::string& what) {
+  check_relative_image_path(relative, what);
+  std::error_code ec;
+  const fs::path full = fs::weakly_canonical(root_c / fs::path(relative), ec);
   LDMG_CHECK(!ec, "{}: cannot resolve image path '{}' under '{}': {}", what, relative, root, ec.message());
   LDMG_CHECK(is_within(full, root_c),
              "{}: image path '{}' resolves to '{}', outside the images root '{}' (a symlink points outside)", what,
@@ -100,14 +109,27 @@ std::string resolve_under_root(const std::string& root, const std::string& relat
   return full.string();
 }
 
-std::string resolve_image_under_root(const std::string& root, const std::string& relative, const std::string& what) {
-  const std::string as_written = resolve_under_root(root, relative, what);
+std::string resolve_image_under_canonical(const fs::path& root_c, const std::string& root, const std::string& relative,
+                                          const std::string& what) {
+  const std::string as_written = resolve_under_canonical(root_c, root, relative, what);
   const fs::path rel(relative);
   if (rel.extension() != ".jpg") return as_written;
   std::error_code ec;
   if (fs::exists(as_written, ec)) return as_written;
-  const std::string dcm = resolve_under_root(root, fs::path(rel).replace_extension(".dcm").string(), what);
+  const std::string dcm = resolve_under_canonical(root_c, root, fs::path(rel).replace_extension(".dcm").string(), what);
   return fs::is_regular_file(dcm, ec) ? dcm : as_written;
+}
+
+}  // namespace
+
+std::string resolve_under_root(const std::string& root, const std::string& relative, const std::string& what) {
+  check_relative_image_path(relative, what);
+  return resolve_under_canonical(canonical_root(root), root, relative, what);
+}
+
+std::string resolve_image_under_root(const std::string& root, const std::string& relative, const std::string& what) {
+  check_relative_image_path(relative, what);
+  return resolve_image_under_canonical(canonical_root(root), root, relative, what);
 }
 
 MsCxrDataset::MsCxrDataset(std::string source, std::vector<Pair> pairs)
@@ -125,6 +147,11 @@ MsCxrDataset parse_ms_cxr(const CsvTable& t, const MsCxrOptions& options) {
   std::vector<Pair> pairs;
   std::map<std::pair<std::string, std::string>, std::size_t> by_key;
   std::size_t dcm_for_jpg = 0;
+  // The root is canonicalised once and each distinct path resolved once
+  // (MS-CXR has several rows per image): at 10^5 rows the per-row filesystem
+  // walks dominated reading the CSV (docs/running-at-scale.md).
+  const fs::path root_c = options.images_root.empty() ? fs::path() : canonical_root(options.images_root);
+  std::map<std::string, std::string> resolved;
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     const auto& dicom = text_field(t, r, c.dicom_id);
     const auto& category = text_field(t, r, c.category);
@@ -173,7 +200,12 @@ MsCxrDataset parse_ms_cxr(const CsvTable& t, const MsCxrOptions& options) {
     // Lexically checked even without a root: a pair names a file under it.
     check_relative_image_path(path, where(t, r) + ", column 'path'");
     if (!options.images_root.empty()) {
-      p.image_path = resolve_image_under_root(options.images_root, path, where(t, r) + ", column 'path'");
+      auto hit = resolved.find(path);
+      if (hit == resolved.end())
+        hit = resolved.emplace(path, resolve_image_under_canonical(root_c, options.images_root, path,
+                                                                   where(t, r) + ", column 'path'"))
+                  .first;
+      p.image_path = hit->second;
       if (fs::path(p.image_path).extension() == ".dcm" && fs::path(path).extension() == ".jpg") ++dcm_for_jpg;
       if (options.require_images) {
         std::error_code ec;

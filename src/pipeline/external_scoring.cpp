@@ -13,7 +13,6 @@
 #include "core/log.h"
 #include "data/image.h"
 #include "grounding/otsu.h"
-#include "metrics/score_map.h"
 #include "pipeline/evaluation.h"
 #include "pipeline/image_scoring.h"
 #include "pipeline/pair_scoring.h"
@@ -105,13 +104,7 @@ metrics::PairMetrics score_prediction(const Prediction& p, const std::vector<dat
   const at::Tensor map = apply_conventions(prediction_map(p, width, height, c.box_map), c);
   // The 512 grid goes through evaluate's own call: back-mapping + metrics.
   if (on_grid) return score_heatmap(map, boxes, width, height);
-  metrics::MapView view;
-  view.data = map.data_ptr<float>();
-  view.height = map.size(0);
-  view.width = map.size(1);
-  std::vector<metrics::Box> mb;
-  for (const auto& b : boxes) mb.push_back({b.x, b.y, b.w, b.h});
-  return metrics::score_map(view, mb);
+  return score_original_size_map(map, boxes);
 }
 
 std::vector<PairRow> score_external(const data::MsCxrDataset& ds, const PredictionReader& predictions,

@@ -12,7 +12,12 @@ metrics::PairMetrics score_heatmap(const at::Tensor& heatmap512, const std::vect
                                    int height) {
   LDMG_CHECK(width > 0 && height > 0, "image size {}x{} is not positive", width, height);
   // official/eval_ldm.py:82-94: nearest to s x s, NaN padding to h x w.
-  const at::Tensor full = grounding::back_to_original(heatmap512.to(at::kFloat), width, height).contiguous();  // [h,w]
+  return score_original_size_map(grounding::back_to_original(heatmap512.to(at::kFloat), width, height), boxes);
+}
+
+metrics::PairMetrics score_original_size_map(const at::Tensor& map, const std::vector<data::Box>& boxes) {
+  LDMG_CHECK(map.dim() == 2 && map.scalar_type() == at::kFloat, "score_original_size_map: expected a [h,w] float32 map");
+  const at::Tensor full = map.contiguous();
   metrics::MapView view;
   view.data = full.data_ptr<float>();
   view.height = full.size(0);

@@ -15,4 +15,8 @@ namespace ldmg::pipeline {
 metrics::PairMetrics score_heatmap(const at::Tensor& heatmap512, const std::vector<data::Box>& boxes, int width,
                                    int height);
 
+// A map already at the original image size, [h,w] float32 contiguous (NaN
+// allowed), scored against the boxes: score_heatmap's last step.
+metrics::PairMetrics score_original_size_map(const at::Tensor& map, const std::vector<data::Box>& boxes);
+
 }  // namespace ldmg::pipeline

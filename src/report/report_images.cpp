@@ -191,7 +191,7 @@ ImageStats write_report_images(json& data, const std::string& site_dir, const Im
             continue;
           }
           if (!img) {
-            img = data::read_image(data::resolve_under_root(images_root, cp.image_path, fmt::format("unit {}", u.id)));
+            img = data::read_image(data::resolve_image_under_root(images_root, cp.image_path, fmt::format("unit {}", u.id)));
             LDMG_CHECK(img->width == cp.image_width && img->height == cp.image_height,
                        "'{}' is {}x{} but the cache says {}x{}", cp.image_path, img->width, img->height, cp.image_width,
                        cp.image_height);

@@ -19,7 +19,15 @@ SharedCounter::SharedCounter(MPI_Comm comm) {
   const MPI_Aint bytes = rank == 0 ? static_cast<MPI_Aint>(sizeof(std::int64_t)) : 0;
   const int rc = MPI_Win_allocate(bytes, sizeof(std::int64_t), info, comm, &base_, &win_);
   MPI_Info_free(&info);
-  mpi_check(rc, "MPI_Win_allocate");
+  try {
+    mpi_check(rc, "MPI_Win_allocate");
+  } catch (const Error& e) {
+    // OpenMPI 4.1's default one-sided component refuses windows on TCP-only
+    // nodes (docs/multinode.md); the point-to-point one works everywhere.
+    LDMG_FAIL("{}; on TCP-only networks with OpenMPI 4.1, run with --mca osc pt2pt (or OMPI_MCA_osc=pt2pt), "
+              "see docs/multinode.md",
+              e.what());
+  }
   LDMG_MPI(MPI_Win_set_errhandler(win_, MPI_ERRORS_RETURN));
   if (rank == 0) {
     // A local store to window memory belongs in an exclusive epoch on self.
