@@ -5,6 +5,7 @@
 #include "cache/attention_cache_format.h"
 #include "core/check.h"
 #include "io/file_bytes.h"
+#include "pipeline/image_grounder.h"
 #include "pipeline/image_scoring.h"
 #include "pipeline/model_bundle.h"
 #include "sweep/unit_result.h"
@@ -41,11 +42,7 @@ RunInputs::RunInputs(const std::string& run_dir)
   dataset_ = std::make_unique<data::MsCxrDataset>(data::read_ms_cxr(job_path(job_, "dataset", run_dir_)));
   survival_ = data::parse_survival_rule(job_.get_or("box-rule", "faithful"));
   class_name_override_ = job_.get_or("class-name", "");
-  // The same assembly as cli::grounding_options_from.
-  configs_.push_back(pipeline::make_heatmap_config(job_.get_or("layers", "3,4,6,7"), job_.get_or("window", "paper"),
-                                                 job_.get_or("tokens", "all"), job_.get_or("otsu", "on"),
-                                                 std::stod(job_.get_or("sigma", "2.5")), job_.get_or("order", "code")));
-  for (const auto& spec : job_.all("config")) configs_.push_back(pipeline::parse_heatmap_spec(spec));
+  configs_ = job_heatmap_configs(job_);
 }
 
 std::string RunInputs::class_name(const data::Pair& p) const {
@@ -121,17 +118,19 @@ std::vector<PairSource> RunInputs::pair_sources(int T) const {
   return ordered;
 }
 
+std::vector<pipeline::HeatmapConfig> job_heatmap_configs(const JobIni& job) {
+  // The same assembly as cli::grounding_options_from.
+  std::vector<pipeline::HeatmapConfig> configs = {pipeline::make_heatmap_config(
+      job.get_or("layers", "3,4,6,7"), job.get_or("window", "paper"), job.get_or("tokens", "all"),
+      job.get_or("otsu", "on"), std::stod(job.get_or("sigma", "2.5")), job.get_or("order", "code"))};
+  for (const auto& spec : job.all("config")) configs.push_back(pipeline::parse_heatmap_spec(spec));
+  return configs;
+}
+
 grounding::TokenSlice offline_tokens(const pipeline::HeatmapConfig& config, const std::vector<std::int64_t>& ids,
                                      const RunInputs& run, const std::string& class_name) {
-  switch (config.tokens) {
-    case pipeline::TokenMode::all: return grounding::prompt_tokens(ids);
-    case pipeline::TokenMode::slice:
-      return grounding::explicit_tokens(config.token_begin, config.token_end, static_cast<int>(ids.size()));
-    case pipeline::TokenMode::pathology:
-      LDMG_CHECK(!class_name.empty(), "tokens=pathology needs the pair's category name");
-      return grounding::pathology_tokens(ids, run.tokenizer().encode_words(class_name));
-  }
-  LDMG_FAIL("unknown token mode");
+  return pipeline::config_tokens(
+      config, ids, [&]() -> const text::ClipTokenizer& { return run.tokenizer(); }, class_name);
 }
 
 }  // namespace ldmg::analysis

@@ -64,6 +64,10 @@ class RunInputs {
   mutable std::optional<text::ClipTokenizer> tokenizer_;
 };
 
+// A sweep's heatmap configs from its job.ini, in its order (the main one,
+// then the `config` lines), as cli::grounding_options_from assembles them.
+std::vector<pipeline::HeatmapConfig> job_heatmap_configs(const JobIni& job);
+
 // The tokens a config averages for one cached prompt: pipeline::config_tokens,
 // with the tokenizer needed (and loaded) only for tokens=pathology.
 grounding::TokenSlice offline_tokens(const pipeline::HeatmapConfig& config, const std::vector<std::int64_t>& ids,

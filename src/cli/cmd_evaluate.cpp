@@ -20,13 +20,8 @@ int run_evaluate(int argc, char** argv) {
       ("images", po::value<std::string>()->required(), "MIMIC-CXR-JPG root the CSV's `path` column is relative to")
       ("out", po::value<std::string>()->required(), "output folder")
       ("save-heatmaps", po::bool_switch(), "also write OUT/heatmaps.h5 (/pairs/<pair>/heatmap_512)")
-      ("limit", po::value<int>()->default_value(-1), "only the first N pairs (after --category)")
-      ("category", po::value<std::string>()->default_value(""), "only pairs of this category")
-      ("box-rule", po::value<std::string>()->default_value("faithful"),
-       "faithful: the authors' raster test (interpolation halos keep cropped boxes) | geometric")
-      ("bootstrap", po::value<int>()->default_value(1000), "bootstrap resamples for the 95% intervals (0 = none)")
-      ("seed", po::value<std::uint64_t>()->default_value(0), "bootstrap seed")
       ("fail-fast", po::bool_switch(), "stop at the first failed pair instead of recording it");
+  add_pair_scoring_options(desc);
   add_model_options(desc);
   add_grounding_options(desc);
   add_batch_option(desc);
@@ -69,8 +64,7 @@ int run_evaluate(int argc, char** argv) {
   if (store) store->commit();
 
   pipeline::ReportOptions ro;
-  ro.bootstrap.resamples = vm["bootstrap"].as<int>();
-  ro.bootstrap.seed = vm["seed"].as<std::uint64_t>();
+  ro.bootstrap = bootstrap_from(vm);
   for (std::size_t c = 0; c < eo.grounding.configs.size(); ++c) {
     const auto& cfg = eo.grounding.configs[c];
     const std::string dir = c == 0 ? out : out + "/" + cfg.name();

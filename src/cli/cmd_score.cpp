@@ -36,13 +36,8 @@ int run_score(int argc, char** argv) {
        "similarities, as the authors' eval_biovil_t.py)")
       ("box-map", po::value<std::string>()->default_value("max"), "boxes -> map: max = each pixel takes the highest "
        "score of the boxes covering it, 0 elsewhere")
-      ("box-rule", po::value<std::string>()->default_value("faithful"),
-       "ground-truth box survival: faithful (the authors' raster test) | geometric (as evaluate)")
-      ("limit", po::value<int>()->default_value(-1), "only the first N pairs (after --category)")
-      ("category", po::value<std::string>()->default_value(""), "only pairs of this category")
-      ("bootstrap", po::value<int>()->default_value(1000), "bootstrap resamples for the 95% intervals (0 = none)")
-      ("seed", po::value<std::uint64_t>()->default_value(0), "bootstrap seed")
       ("fail-fast", po::bool_switch(), "stop at the first unreadable image instead of recording its pairs as failed");
+  add_pair_scoring_options(desc);
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: ldmground score --dataset CSV --images ROOT --predictions FILE|DIR --out OUT "
@@ -86,8 +81,7 @@ int run_score(int argc, char** argv) {
   const auto rows = pipeline::score_external(dataset, *predictions, so);
 
   pipeline::ReportOptions ro;
-  ro.bootstrap.resamples = vm["bootstrap"].as<int>();
-  ro.bootstrap.seed = vm["seed"].as<std::uint64_t>();
+  ro.bootstrap = bootstrap_from(vm);
   ro.title = fmt::format("ldmground score, {}", method);
   nlohmann::json pj = prov.to_json();
   pj["tool"] = "score";

@@ -37,9 +37,6 @@ int run_sweep(int argc, char** argv) {
       ("run", po::value<std::string>()->required(), "run folder: created, or resumed if it exists")
       ("dataset", po::value<std::string>()->required(), "MS-CXR CSV (MS_CXR_Local_Alignment_v1.x.csv)")
       ("images", po::value<std::string>()->required(), "MIMIC-CXR-JPG root the CSV's `path` column is relative to")
-      ("limit", po::value<int>()->default_value(-1), "only the first N pairs (after --category)")
-      ("category", po::value<std::string>()->default_value(""), "only pairs of this category")
-      ("box-rule", po::value<std::string>()->default_value("faithful"), "faithful | geometric (see evaluate --help)")
       ("class-name", po::value<std::string>()->default_value(""),
        "tokens=pathology: use this class name for every pair instead of its category")
       ("cache", po::value<std::string>()->default_value("full"),
@@ -47,9 +44,8 @@ int run_sweep(int argc, char** argv) {
       ("cache-dtype", po::value<std::string>()->default_value("float16"), "float16 | float32")
       ("cache-gzip", po::value<int>()->default_value(4), "deflate level of the cache, 0 (none) to 9")
       ("retry-failed", po::bool_switch(), "run the units recorded as failed again")
-      ("fail-fast", po::bool_switch(), "stop the sweep at the first failed unit instead of recording it")
-      ("bootstrap", po::value<int>()->default_value(1000), "bootstrap resamples for the 95% intervals (0 = none)")
-      ("seed", po::value<std::uint64_t>()->default_value(0), "bootstrap seed");
+      ("fail-fast", po::bool_switch(), "stop the sweep at the first failed unit instead of recording it");
+  add_pair_scoring_options(desc);
   add_model_options(desc);
   add_grounding_options(desc, /*several_T=*/true);
   add_batch_option(desc);
@@ -89,8 +85,7 @@ int run_sweep(int argc, char** argv) {
   o.fail_fast = vm["fail-fast"].as<bool>();
   const int requested_batch = batch_images_option(vm);
   o.attention_kernel = vm["attention"].as<std::string>();
-  o.report.bootstrap.resamples = vm["bootstrap"].as<int>();
-  o.report.bootstrap.seed = vm["seed"].as<std::uint64_t>();
+  o.report.bootstrap = bootstrap_from(vm);
   nlohmann::json job = options_json(vm);
   for (const auto& k : kRunOnlyOptions) job.erase(k);
   o.job = job;

@@ -24,6 +24,23 @@ void add_common_options(po::options_description& desc) {
        "(the authors' baddbmm + softmax arithmetic)");
 }
 
+void add_pair_scoring_options(po::options_description& desc) {
+  desc.add_options()
+      ("limit", po::value<int>()->default_value(-1), "only the first N pairs (after --category)")
+      ("category", po::value<std::string>()->default_value(""), "only pairs of this category")
+      ("box-rule", po::value<std::string>()->default_value("faithful"),
+       "faithful: the authors' raster test (interpolation halos keep cropped boxes) | geometric")
+      ("bootstrap", po::value<int>()->default_value(1000), "bootstrap resamples for the 95% intervals (0 = none)")
+      ("seed", po::value<std::uint64_t>()->default_value(0), "bootstrap seed");
+}
+
+metrics::BootstrapOptions bootstrap_from(const po::variables_map& vm) {
+  metrics::BootstrapOptions b;
+  b.resamples = vm["bootstrap"].as<int>();
+  b.seed = vm["seed"].as<std::uint64_t>();
+  return b;
+}
+
 bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& desc,
                    po::variables_map& vm, const po::positional_options_description* positional) {
   try {

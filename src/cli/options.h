@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "metrics/bootstrap.h"
 #include "sweep/sum_reducer.h"
 
 namespace ldmg::analysis {
@@ -18,6 +19,12 @@ namespace po = boost::program_options;
 
 // Options every subcommand takes (--help, --threads, --log-level).
 void add_common_options(po::options_description& desc);
+
+// The pair selection and scoring protocol of the commands that score MS-CXR
+// pairs (evaluate, score, sweep): --limit, --category, --box-rule,
+// --bootstrap, --seed, declared once; bootstrap_from() reads the last two.
+void add_pair_scoring_options(po::options_description& desc);
+metrics::BootstrapOptions bootstrap_from(const po::variables_map& vm);
 
 // Parses argv; returns false (after printing help) when --help was given.
 // Throws ldmg::Error on unknown or malformed options, naming the option.

@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -115,7 +114,7 @@ std::vector<PairRow> score_external(const data::MsCxrDataset& ds, const Predicti
   sel.category = options.category;
   const std::vector<const data::Pair*> selected = select_pairs(ds, sel);
 
-  // As evaluate (image_scoring.cpp plan_image): an image is read once for all
+  // As evaluate (read_checked_image): an image is read once for all
   // its selected pairs; a read failure or a size that differs from the CSV's
   // fails every one of them.
   struct ImageCheck {
@@ -130,14 +129,9 @@ std::vector<PairRow> score_external(const data::MsCxrDataset& ds, const Predicti
     if (it != images.end()) return it->second;
     ImageCheck c;
     try {
-      const data::GrayImage img = data::read_image(p.image_path);
+      const data::GrayImage img = read_checked_image(by_image.at(p.image_path));
       c.width = img.width;
       c.height = img.height;
-      for (const auto* q : by_image.at(p.image_path))
-        LDMG_CHECK(img.width == q->csv_width && img.height == q->csv_height,
-                   "image '{}' is {}x{} but the dataset (rows {}) says {}x{}: the boxes would not match it",
-                   q->image_path, img.width, img.height, fmt::format("{}", fmt::join(q->rows, ",")), q->csv_width,
-                   q->csv_height);
     } catch (const Interrupted&) {
       throw;
     } catch (const std::exception& e) {

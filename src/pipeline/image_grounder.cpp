@@ -46,11 +46,17 @@ class RoutingSink final : public diffusion::AttentionSink {
 
 grounding::TokenSlice config_tokens(const HeatmapConfig& config, const std::vector<std::int64_t>& ids,
                                     const text::ClipTokenizer& tokenizer, const std::string& class_name) {
+  return config_tokens(config, ids, [&]() -> const text::ClipTokenizer& { return tokenizer; }, class_name);
+}
+
+grounding::TokenSlice config_tokens(const HeatmapConfig& config, const std::vector<std::int64_t>& ids,
+                                    const std::function<const text::ClipTokenizer&()>& tokenizer,
+                                    const std::string& class_name) {
   switch (config.tokens) {
     case TokenMode::all: return grounding::prompt_tokens(ids);
     case TokenMode::pathology:
       LDMG_CHECK(!class_name.empty(), "tokens=pathology needs the pair's category name");
-      return grounding::pathology_tokens(ids, tokenizer.encode_words(class_name));
+      return grounding::pathology_tokens(ids, tokenizer().encode_words(class_name));
     case TokenMode::slice:
       return grounding::explicit_tokens(config.token_begin, config.token_end, static_cast<int>(ids.size()));
   }

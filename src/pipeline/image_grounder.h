@@ -6,6 +6,7 @@
 // images in one batched inversion (--batch-images).
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,11 @@ struct ImageGrounding {
 // tokens=pathology uses `class_name`'s sub-tokens (the Table III rule).
 grounding::TokenSlice config_tokens(const HeatmapConfig& config, const std::vector<std::int64_t>& ids,
                                     const text::ClipTokenizer& tokenizer, const std::string& class_name);
+// The same, with the tokenizer asked for only when tokens=pathology needs it
+// (readers of a cache load it on first use).
+grounding::TokenSlice config_tokens(const HeatmapConfig& config, const std::vector<std::int64_t>& ids,
+                                    const std::function<const text::ClipTokenizer&()>& tokenizer,
+                                    const std::string& class_name);
 
 // The averaged map of an accumulator, post-processed as `config` says.
 ConfigHeatmap finish_config_heatmap(const grounding::HeatmapAccumulator& acc, const HeatmapConfig& config);

@@ -19,6 +19,16 @@ PairRow base_row(const data::Pair& p) {
   return r;
 }
 
+data::GrayImage read_checked_image(const std::vector<const data::Pair*>& pairs) {
+  LDMG_CHECK(!pairs.empty(), "read_checked_image: no pairs");
+  data::GrayImage img = data::read_image(pairs.front()->image_path);
+  for (const auto* p : pairs)
+    LDMG_CHECK(img.width == p->csv_width && img.height == p->csv_height,
+               "image '{}' is {}x{} but the dataset (rows {}) says {}x{}: the boxes would not match it", p->image_path,
+               img.width, img.height, fmt::format("{}", fmt::join(p->rows, ",")), p->csv_width, p->csv_height);
+  return img;
+}
+
 namespace {
 
 // One image read and checked, its pairs split into skipped (rows filled) and
@@ -36,12 +46,8 @@ ImagePlan plan_image(const std::vector<const data::Pair*>& pairs, const ImageSco
   LDMG_CHECK(!pairs.empty(), "score_image_pairs: no pairs");
   const std::size_t n_cfg = options.grounding.configs.size();
   ImagePlan ip;
-  ip.img = data::read_image(pairs.front()->image_path);
+  ip.img = read_checked_image(pairs);
   const data::GrayImage& img = ip.img;
-  for (const auto* p : pairs)
-    LDMG_CHECK(img.width == p->csv_width && img.height == p->csv_height,
-               "image '{}' is {}x{} but the dataset (rows {}) says {}x{}: the boxes would not match it", p->image_path,
-               img.width, img.height, fmt::format("{}", fmt::join(p->rows, ",")), p->csv_width, p->csv_height);
   ScoredImage& out = ip.out;
   out.width = img.width;
   out.height = img.height;

@@ -87,4 +87,8 @@ long score_images(ModelBundle& models, const std::vector<ImageTask>& tasks, cons
 // A row with the pair's identity and nothing scored.
 PairRow base_row(const data::Pair& p);
 
+// The image file of `pairs` (all of one image), read once; throws ldmg::Error
+// when its size differs from any pair's CSV size (the boxes would not match).
+data::GrayImage read_checked_image(const std::vector<const data::Pair*>& pairs);
+
 }  // namespace ldmg::pipeline

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "analysis/job_ini.h"
+#include "analysis/run_inputs.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "data/csv.h"
@@ -209,14 +210,6 @@ std::vector<json> rows_from_pairs_csv(const std::string& path, int source) {
   return rows;
 }
 
-std::vector<pipeline::HeatmapConfig> job_heatmap_configs(const analysis::JobIni& job) {
-  std::vector<pipeline::HeatmapConfig> configs = {pipeline::make_heatmap_config(
-      job.get_or("layers", "3,4,6,7"), job.get_or("window", "paper"), job.get_or("tokens", "all"),
-      job.get_or("otsu", "on"), std::stod(job.get_or("sigma", "2.5")), job.get_or("order", "code"))};
-  for (const auto& spec : job.all("config")) configs.push_back(pipeline::parse_heatmap_spec(spec));
-  return configs;
-}
-
 json gather_report_data(const ReportInputs& in) {
   const std::string run = fs::absolute(in.run_dir).lexically_normal().string();
   const std::string plan_file = sweep::plan_path(run), job_file = run + "/job.ini";
@@ -228,7 +221,7 @@ json gather_report_data(const ReportInputs& in) {
   const analysis::JobIni job = analysis::JobIni::read(job_file);
 
   std::vector<std::string> configs;
-  for (const pipeline::HeatmapConfig& c : job_heatmap_configs(job)) configs.push_back(c.name());
+  for (const pipeline::HeatmapConfig& c : analysis::job_heatmap_configs(job)) configs.push_back(c.name());
 
   // The dataset names the pairs of failed units (their rows were never written).
   std::unique_ptr<data::MsCxrDataset> dataset;

@@ -26,9 +26,6 @@
 #include <string>
 #include <vector>
 
-#include "analysis/job_ini.h"
-#include "pipeline/heatmap_config.h"
-
 namespace ldmg::report {
 
 inline constexpr const char* kReportFormat = "ldmground.report";
@@ -69,10 +66,6 @@ struct ReportInputs {
 // plan.json or job.ini, when a file it reads is malformed, or when an
 // analysis / score folder holds nothing the report can show.
 nlohmann::json gather_report_data(const ReportInputs& inputs);
-
-// A sweep's heatmap configs from its job.ini, in its order (the main one,
-// then the `config` lines), as cli::grounding_options_from assembles them.
-std::vector<pipeline::HeatmapConfig> job_heatmap_configs(const analysis::JobIni& job);
 
 // Rows of an evaluate-format pairs.csv (source column = `source`). Throws
 // naming the file on a missing column or a malformed number.

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "analysis/job_ini.h"
+#include "analysis/run_inputs.h"
 #include "cache/attention_cache_format.h"
 #include "cache/attention_cache_reader.h"
 #include "cache/cached_heatmap.h"
@@ -18,6 +19,7 @@
 #include "data/ms_cxr.h"
 #include "grounding/back_to_original.h"
 #include "grounding/token_selection.h"
+#include "pipeline/image_grounder.h"
 #include "io/file_bytes.h"
 #include "pipeline/heatmap_config.h"
 #include "pipeline/model_bundle.h"
@@ -93,7 +95,7 @@ ImageStats write_report_images(json& data, const std::string& site_dir, const Im
   const sweep::SweepPlan plan =
       sweep::plan_from_json(json::parse(io::read_file_bytes(sweep::plan_path(run))), sweep::plan_path(run));
   const sweep::LedgerState ledger = sweep::read_ledgers(run);
-  const std::vector<pipeline::HeatmapConfig> configs = job_heatmap_configs(job);
+  const std::vector<pipeline::HeatmapConfig> configs = analysis::job_heatmap_configs(job);
   const std::string images_root = job_path(job, "images", run), class_override = job.get_or("class-name", "");
 
   // (source, pair) -> row, for the run's sources.
@@ -106,28 +108,21 @@ ImageStats write_report_images(json& data, const std::string& site_dir, const Im
       source_of[{s.at("T").get<int>(), s.at("config").get<std::string>()}] = s.at("id").get<int>();
 
   std::optional<text::ClipTokenizer> tokenizer;  // tokens=pathology only
-  auto tokens_for = [&](const pipeline::HeatmapConfig& cfg, const cache::CachedPrompt& cp) {
-    const int n = static_cast<int>(cp.token_ids.size());
-    switch (cfg.tokens) {
-      case pipeline::TokenMode::all:
-        return grounding::prompt_tokens(cp.token_ids);
-      case pipeline::TokenMode::slice:
-        return grounding::explicit_tokens(cfg.token_begin, cfg.token_end, n);
-      case pipeline::TokenMode::pathology: {
-        if (!tokenizer) {
-          std::string dir = job.get_or("tokenizer", "");
-          if (dir.empty()) {
-            pipeline::ModelPaths paths;
-            paths.fill_from_dir(job_path(job, "model-dir", run));
-            dir = paths.tokenizer;
-          }
-          tokenizer = text::ClipTokenizer::load(dir);
-        }
-        return grounding::pathology_tokens(
-            cp.token_ids, tokenizer->encode_words(class_override.empty() ? cp.category : class_override));
+  auto job_tokenizer = [&]() -> const text::ClipTokenizer& {
+    if (!tokenizer) {
+      std::string dir = job.get_or("tokenizer", "");
+      if (dir.empty()) {
+        pipeline::ModelPaths paths;
+        paths.fill_from_dir(job_path(job, "model-dir", run));
+        dir = paths.tokenizer;
       }
+      tokenizer = text::ClipTokenizer::load(dir);
     }
-    LDMG_FAIL("unknown token mode");
+    return *tokenizer;
+  };
+  auto tokens_for = [&](const pipeline::HeatmapConfig& cfg, const cache::CachedPrompt& cp) {
+    return pipeline::config_tokens(cfg, cp.token_ids, job_tokenizer,
+                                   class_override.empty() ? cp.category : class_override);
   };
 
   viz::OverlayOptions full;

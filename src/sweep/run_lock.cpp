@@ -7,10 +7,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <sstream>
 
 #include "core/check.h"
+#include "core/provenance.h"
 #include "sweep/mpi_env.h"
 
 namespace fs = std::filesystem;
@@ -27,16 +27,6 @@ std::string read_all(int fd) {
     out.append(buf, static_cast<std::size_t>(n));
   while (!out.empty() && (out.back() == '\n' || out.back() == '\0')) out.pop_back();
   return out;
-}
-
-std::string utc_now(const char* format) {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  std::tm tm{};
-  gmtime_r(&ts.tv_sec, &tm);
-  char when[32];
-  std::strftime(when, sizeof when, format, &tm);
-  return when;
 }
 
 // Tries the flock without waiting: 0, or the errno that refused it.
@@ -118,7 +108,9 @@ LockBreak break_run_lock(const fs::path& run_dir, const std::string& lost_host) 
              run_dir.string(), holder->pid, holder->host, holder->since, lost_host);
   out.was_held = true;
   out.holder = *holder;
-  out.moved_to = run_dir / (".lock.broken-" + utc_now("%Y%m%dT%H%M%SZ"));
+  std::string stamp = utc_now_iso8601();  // 2026-12-05T01:02:03Z -> 20261205T010203Z
+  std::erase_if(stamp, [](char c) { return c == '-' || c == ':'; });
+  out.moved_to = run_dir / (".lock.broken-" + stamp);
   std::error_code ec;
   fs::rename(lock_path, out.moved_to, ec);
   LDMG_CHECK(!ec, "cannot move the lock file {} to {}: {}", lock_path.string(), out.moved_to.string(), ec.message());
@@ -141,7 +133,7 @@ RunLock::RunLock(const fs::path& run_dir) : path_(run_dir / ".lock") {
     LDMG_FAIL("cannot lock {}: {}", path_.string(), std::strerror(err));
   }
   const std::string me =
-      fmt::format("pid={} host={} since={}\n", ::getpid(), lock_host_name(), utc_now("%Y-%m-%dT%H:%M:%SZ"));
+      fmt::format("pid={} host={} since={}\n", ::getpid(), lock_host_name(), utc_now_iso8601());
   // Best effort: the lock is what counts, the text only informs.
   if (::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, me.data(), me.size(), 0) == static_cast<ssize_t>(me.size()))
     ::fsync(fd_);

@@ -285,14 +285,6 @@ std::string plan_ids_digest(const SweepPlan& plan) {
   return h.hex_digest();
 }
 
-nlohmann::json settings_json(const SweepSettings& s) {
-  return {{"inversion", s.inversion}, {"outputs", s.outputs}, {"model_digest", s.model_digest}, {"code", s.code_version}};
-}
-SweepSettings settings_from(const nlohmann::json& j) {
-  return {j.at("inversion").get<std::string>(), j.at("outputs").get<std::string>(),
-          j.at("model_digest").get<std::string>(), j.at("code").get<std::string>()};
-}
-
 void append_run_record(const std::string& run_dir, const nlohmann::json& j) {
   const std::string path = run_dir + "/runs.jsonl";
   std::string prev;
@@ -330,7 +322,7 @@ SweepOutcome run_sweep(const MpiEnv& env, UnitEngine& engine, const SweepOptions
     try {
       ds.emplace(data::read_ms_cxr(o.dataset_csv, dopt));
       StartState st = prepare_run(engine, o, *ds);
-      start = {{"settings", settings_json(st.plan.settings)},
+      start = {{"settings", settings_to_json(st.plan.settings)},
                {"pairs", st.plan.pairs},
                {"digests", st.digests},
                {"units", st.plan.units.size()},
@@ -350,7 +342,7 @@ SweepOutcome run_sweep(const MpiEnv& env, UnitEngine& engine, const SweepOptions
   if (!root) {
     try {
       ds.emplace(decode_dataset(dataset_bytes));
-      plan = make_sweep_plan(*ds, start.at("pairs").get<std::vector<int>>(), o.Ts, settings_from(start.at("settings")),
+      plan = make_sweep_plan(*ds, start.at("pairs").get<std::vector<int>>(), o.Ts, settings_from_json(start.at("settings")),
                              start.at("digests").get<std::vector<std::string>>());
       LDMG_CHECK(plan.units.size() == start.at("units").get<std::size_t>() &&
                      plan_ids_digest(plan) == start.at("ids_digest").get<std::string>(),

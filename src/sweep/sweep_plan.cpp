@@ -107,16 +107,25 @@ nlohmann::json unit_json(const SweepUnit& u) {
 }
 }  // namespace
 
+nlohmann::json settings_to_json(const SweepSettings& s) {
+  return {{"inversion", s.inversion},
+          {"outputs", s.outputs},
+          {"model_digest", s.model_digest},
+          {"code_version", s.code_version}};
+}
+
+SweepSettings settings_from_json(const nlohmann::json& j) {
+  return {j.at("inversion").get<std::string>(), j.at("outputs").get<std::string>(),
+          j.at("model_digest").get<std::string>(), j.at("code_version").get<std::string>()};
+}
+
 nlohmann::json plan_to_json(const SweepPlan& plan) {
   nlohmann::json j;
   j["format"] = "ldmground.sweep_plan";
   j["version"] = 1;
   j["Ts"] = plan.Ts;
   j["pairs"] = plan.pairs;
-  j["settings"] = {{"inversion", plan.settings.inversion},
-                   {"outputs", plan.settings.outputs},
-                   {"model_digest", plan.settings.model_digest},
-                   {"code_version", plan.settings.code_version}};
+  j["settings"] = settings_to_json(plan.settings);
   nlohmann::json units = nlohmann::json::array();
   for (const auto& u : plan.units) units.push_back(unit_json(u));
   j["units"] = std::move(units);
@@ -143,9 +152,7 @@ SweepPlan plan_from_json(const nlohmann::json& j, const std::string& what) {
     SweepPlan plan;
     plan.Ts = j.at("Ts").get<std::vector<int>>();
     plan.pairs = j.at("pairs").get<std::vector<int>>();
-    const auto& s = j.at("settings");
-    plan.settings = {s.at("inversion").get<std::string>(), s.at("outputs").get<std::string>(),
-                     s.at("model_digest").get<std::string>(), s.at("code_version").get<std::string>()};
+    plan.settings = settings_from_json(j.at("settings"));
     for (const auto& ju : j.at("units")) {
       SweepUnit u;
       u.id = ju.at("id").get<std::string>();

@@ -57,6 +57,9 @@ SweepPlan make_sweep_plan(const data::MsCxrDataset& dataset, const std::vector<i
                           const std::vector<std::string>& digests);
 
 nlohmann::json plan_to_json(const SweepPlan& plan);
+// The plan's "settings" member, both ways (also what rank 0 broadcasts).
+nlohmann::json settings_to_json(const SweepSettings& s);
+SweepSettings settings_from_json(const nlohmann::json& j);
 // The bytes of plan_to_json(plan).dump(1) + "\n", made one unit at a time
 // (the whole JSON tree of a 10^5-unit plan takes hundreds of MB).
 std::string plan_json_text(const SweepPlan& plan);
