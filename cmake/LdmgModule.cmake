@@ -26,10 +26,11 @@ endfunction()
 
 # Links LibTorch's CUDA part into a program that runs models (the CLI, the
 # gpu tests) when this is a CUDA build: --no-as-needed, so that libtorch_cuda's
-# kernels register and torch::cuda::is_available() can be true.
+# kernels register and torch::cuda::is_available() can be true; with it the
+# code that needs CUDA types (ldmg_pipeline_cuda: CUDA graph capture).
 function(ldmg_link_device_runtime target)
   if(LDMG_HAVE_CUDA)
-    target_link_libraries(${target} PRIVATE LibTorch::cuda)
+    target_link_libraries(${target} PRIVATE LibTorch::cuda ldmg_pipeline_cuda)
   endif()
   target_compile_definitions(${target} PRIVATE ${LDMG_CUDA_DEFINITIONS})
 endfunction()

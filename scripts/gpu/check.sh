@@ -181,6 +181,11 @@ print(f'achieved_flops_per_second={j["achieved_flops_per_second"]:.6g}')
 for c in j["calls"]:
     print(f'call_seconds_{c["precision"]}_b{c["batch"]}={c["seconds"]:.6g}')
     print(f'call_flops_per_second_{c["precision"]}_b{c["batch"]}={c["flops_per_second"]:.6g}')
+    if c.get("graph_seconds", 0) > 0:
+        print(f'call_graph_seconds_{c["precision"]}_b{c["batch"]}={c["graph_seconds"]:.6g}')
+        print(f'call_graph_max_abs_diff_{c["precision"]}_b{c["batch"]}={c["graph_max_abs_diff"]:.3g}')
+    elif c.get("graph_error"):
+        print(f'call_graph_error_{c["precision"]}_b{c["batch"]}={c["graph_error"][:200]}')
 for k, v in j["speedup"].items():
     print(f'speedup_{k}={v:.6g}')
 if "authors" in j:

@@ -109,6 +109,8 @@ int run_bench(int argc, char** argv) {
       ("call-precisions", po::value<std::string>()->default_value("fp32,tf32,bf16"),
        "per-call table: precisions (fp32 | bf16 | fp16 | tf32, comma-separated)")
       ("call-reps", po::value<int>()->default_value(5), "per-call table: timed calls per entry (median)")
+      ("no-cuda-graphs", "per-call table on a GPU: do not also time each call captured once as a CUDA graph and "
+       "replayed (the graph column says whether graphs would pay for the inversion's fixed-shape calls)")
       ("authors", po::value<std::string>(),
        "also run the authors' pipeline (bench/official_pipeline.py) with this Python on the same model, device and "
        "T, and compare (needs torch, transformers, pyyaml, monai-generative 0.2.2)")
@@ -147,6 +149,9 @@ int run_bench(int argc, char** argv) {
   o.precision = model::parse_precision(vm["precision"].as<std::string>());
   o.call_reps = vm["call-reps"].as<int>();
   LDMG_CHECK(o.call_reps >= 1, "--call-reps: expected >= 1, got {}", o.call_reps);
+#if LDMG_HAVE_CUDA
+  if (!vm.count("no-cuda-graphs")) o.graph_timer = pipeline::time_cuda_graph_replay;
+#endif
   const std::string export_dir = vm.count("export") ? vm["export"].as<std::string>() : std::string();
   if (!export_dir.empty() && !vm.count("authors")) {
     demo::write_demo_model(export_dir, demo::bench_model_options(o.configs_dir, o.seed));

@@ -422,6 +422,19 @@ BenchResult run_benchmark(const BenchOptions& o) {
           times.push_back(timed(dev, [&] { (void)forward(x, t500, ctx, nullptr, -1); }));
         c.seconds = median(times);
         log::info("bench: call {} batch {}: {:.4f} s", model::to_string(p), b, c.seconds);
+        if (o.graph_timer && dev.is_cuda()) {
+          try {
+            const GraphReplayTiming g =
+                o.graph_timer(dev, [&] { return forward(x, t500, ctx, nullptr, -1); }, std::max(1, o.call_reps));
+            c.graph_seconds = median(g.replay_seconds);
+            c.graph_max_abs_diff = g.max_abs_diff;
+            log::info("bench: call {} batch {} as a CUDA graph: {:.4f} s (max |graph - eager| {:.2e})",
+                      model::to_string(p), b, c.graph_seconds, c.graph_max_abs_diff);
+          } catch (const std::exception& e) {
+            c.graph_error = e.what();
+            log::warn("bench: call {} batch {}: {}", model::to_string(p), b, c.graph_error);
+          }
+        }
         res.calls.push_back(c);
       }
     }
@@ -485,11 +498,22 @@ std::string BenchResult::report() const {
   s << "\n";
   if (!calls.empty()) {
     s << fmt::format("full U-Net call by batch and precision (median of {} after a warm-up):\n", std::max(1, o.call_reps));
-    s << fmt::format("  {:<9} {:>5} {:>10} {:>10} {:>14}\n", "precision", "batch", "ms/call", "rows/s", "achieved");
-    for (const auto& c : calls)
-      s << fmt::format("  {:<9} {:>5} {:>10.2f} {:>10.1f} {:>14}\n", model::to_string(c.precision), c.batch,
+    const bool graphs = o.graph_timer && on_cuda();
+    s << fmt::format("  {:<9} {:>5} {:>10} {:>10} {:>14}{}\n", "precision", "batch", "ms/call", "rows/s", "achieved",
+                     graphs ? fmt::format(" {:>12} {:>8}", "graph ms", "eager/graph") : std::string());
+    for (const auto& c : calls) {
+      std::string graph_cells;
+      if (graphs)
+        graph_cells = c.graph_seconds > 0 ? fmt::format(" {:>12.3f} {:>7.2f}x", c.graph_seconds * 1e3,
+                                                        c.seconds / c.graph_seconds)
+                                          : fmt::format(" {:>12} {:>8}", "failed", "-");
+      s << fmt::format("  {:<9} {:>5} {:>10.2f} {:>10.1f} {:>14}{}\n", model::to_string(c.precision), c.batch,
                        c.seconds * 1e3, c.batch / std::max(1e-12, c.seconds),
-                       c.flops > 0 ? flop_rate(c.flops / c.seconds) : std::string("-"));
+                       c.flops > 0 ? flop_rate(c.flops / c.seconds) : std::string("-"), graph_cells);
+    }
+    for (const auto& c : calls)
+      if (!c.graph_error.empty())
+        s << fmt::format("  CUDA graph of {} batch {}: {}\n", model::to_string(c.precision), c.batch, c.graph_error);
   }
   if (o.precision != model::Precision::fp32)
     s << fmt::format("{} vs fp32 (fast, 1 prompt, T={}, layers {}): normalised heatmap max |d| {:.2e}, mean |d| "
@@ -571,7 +595,10 @@ nlohmann::ordered_json BenchResult::to_json() const {
                           {"batch", c.batch},
                           {"seconds", c.seconds},
                           {"flops", c.flops},
-                          {"flops_per_second", c.seconds > 0 ? c.flops / c.seconds : 0.0}});
+                          {"flops_per_second", c.seconds > 0 ? c.flops / c.seconds : 0.0},
+                          {"graph_seconds", c.graph_seconds},
+                          {"graph_max_abs_diff", c.graph_max_abs_diff},
+                          {"graph_error", c.graph_error}});
   if (o.precision != model::Precision::fp32)
     j["precision_error"] = {{"heatmap_max_abs", precision_error.heatmap_max_abs},
                             {"heatmap_mean_abs", precision_error.heatmap_mean_abs},

@@ -24,6 +24,7 @@
 
 #include "diffusion/inversion.h"
 #include "model/precision.h"
+#include "pipeline/cuda_graph_replay.h"
 
 namespace ldmg::pipeline {
 
@@ -52,6 +53,10 @@ struct BenchOptions {
   std::vector<int> call_batches;
   std::vector<model::Precision> call_precisions;
   int call_reps = 5;
+  // On a CUDA device, each entry of the per-call table is also captured as a
+  // CUDA graph and replayed (time_cuda_graph_replay, which only programs
+  // linked with LibTorch's CUDA part have). Empty: no graph column.
+  GraphReplayTimer graph_timer;
 };
 
 // One entry of the per-call table.
@@ -60,6 +65,10 @@ struct CallTiming {
   int batch = 1;
   double seconds = 0;  // median wall seconds of one full forward
   double flops = 0;    // matmul + conv FLOPs of that call (0 if not counted)
+  // The same call replayed from a CUDA graph (BenchOptions::graph_timer):
+  double graph_seconds = 0;       // median wall seconds of one replay (0: not measured)
+  double graph_max_abs_diff = 0;  // max |replay - eager| of the output
+  std::string graph_error;        // why it was not measured, when the capture failed
 };
 
 // bench/official_pipeline.py run on the same device and T by `ldmground bench

@@ -19,6 +19,7 @@
 #include "core/threads.h"
 #include "demo/demo_dataset.h"
 #include "demo/demo_model.h"
+#include "pipeline/cuda_graph_replay.h"
 #include "pipeline/image_grounder.h"
 #include "pipeline/model_bundle.h"
 #include "pipeline/pair_scoring.h"
@@ -119,6 +120,32 @@ TEST(Gpu, BuildSeesTheDevice) {
   const auto m = pipeline::load_models(demo_paths(), gpu_device());
   EXPECT_EQ(m.device, gpu_device());
   EXPECT_TRUE(m.unet->parameters().front().device().is_cuda());
+}
+
+// One U-Net call captured as a CUDA graph (what `bench --device cuda` times):
+// the replay reads the call's fixed input tensors and gives the eager output.
+TEST(Gpu, CudaGraphReplayEqualsEagerCall) {
+#if LDMG_HAVE_CUDA
+  LDMG_REQUIRE_CUDA();
+  auto m = pipeline::load_models(demo_paths(), gpu_device());
+  const at::Device dev(gpu_device());
+  torch::manual_seed(3);
+  const model::UNetConfig& cfg = m.unet->config();
+  const at::Tensor x = torch::randn({2, cfg.in_channels, 64, 64}).to(dev);
+  const at::Tensor t = at::full({1}, 500, at::TensorOptions(at::kLong).device(dev));
+  const at::Tensor ctx = torch::randn({2, 77, cfg.cross_attention_dim}).to(dev);
+  const pipeline::GraphReplayTiming g =
+      pipeline::time_cuda_graph_replay(dev, [&] { return m.unet->forward(x, t, ctx, nullptr, -1); }, 4);
+  const double scale = m.unet->forward(x, t, ctx, nullptr, -1).abs().max().item<double>();
+  std::cout << fmt::format("graph replay {:.3f} ms, max |graph - eager| {:.2e} (output max {:.3g})\n",
+                           g.replay_seconds.front() * 1e3, g.max_abs_diff, scale);
+  ASSERT_EQ(g.replay_seconds.size(), 4u);
+  for (double s : g.replay_seconds) EXPECT_GT(s, 0);
+  EXPECT_LE(g.max_abs_diff, 1e-5 * std::max(1.0, scale));
+  EXPECT_THROW(pipeline::time_cuda_graph_replay(at::Device("cpu"), [&] { return x; }, 1), std::exception);
+#else
+  GTEST_SKIP() << "not a CUDA build (LibTorch's CUDA part not linked); gpu test skipped";
+#endif
 }
 
 // Fixture parity on the GPU: every flag equal, metrics within 1e-3, heatmap
