@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 
@@ -15,9 +16,9 @@ std::string StubUnitEngine::describe() const { return "zero-cost stub engine (be
 sweep::SweepSettings StubUnitEngine::settings(const sweep::SweepOptions& o) const {
   sweep::SweepSettings s;
   s.inversion = "stub";
-  std::string configs;
-  for (const auto& c : o.grounding.configs) configs += (configs.empty() ? "" : "|") + c.name();
-  s.outputs = fmt::format("cache={};configs={}", sweep::to_string(o.cache), configs);
+  std::vector<std::string> configs;
+  for (const auto& c : o.grounding.configs) configs.push_back(c.name());
+  s.outputs = fmt::format("cache={};configs={}", sweep::to_string(o.cache), fmt::join(configs, "|"));
   s.model_digest = sha256_hex("ldmground sweep_scale stub model");
   s.code_version = version_string();
   return s;

@@ -32,6 +32,7 @@
 #include "stub_unit_engine.h"
 #include "sweep/ledger.h"
 #include "sweep/mpi_env.h"
+#include "sweep/plan_reader.h"
 #include "sweep/signals.h"
 #include "sweep/sweep.h"
 #include "sweep/sweep_plan.h"
@@ -143,7 +144,7 @@ void check_runs(const std::string& fresh_dir, const std::string& resume_dir, con
     if (!ok) failures.push_back(what);
   };
   const std::string plan_text = io::read_file_bytes(sweep::plan_path(fresh_dir));
-  const sweep::SweepPlan plan = sweep::plan_from_json(nlohmann::json::parse(plan_text), "plan.json");
+  const sweep::SweepPlan plan = sweep::read_plan_file(sweep::plan_path(fresh_dir));
   // plan.json is written a unit at a time: the same bytes as the whole tree's dump.
   expect(plan_text == sweep::plan_to_json(plan).dump(1) + "\n", "plan.json is not plan_to_json(plan).dump(1)");
   expect(plan.units.size() == units, fmt::format("fresh plan has {} units, expected {}", plan.units.size(), units));

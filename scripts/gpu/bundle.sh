@@ -11,7 +11,7 @@
 #   download  the PyPI wheels (pip download --no-deps) into CACHE/wheels: torch==2.11.0
 #             (cp312, the cu130 build: the host's LibTorch), the three nvidia wheels
 #             FindLibTorch wants, monai-generative 0.2.2 + monai 1.6.1 (pure Python,
-#             for the authors' pipeline), and Debian 11's libevent (Debian 12's needs
+#             for the authors' pipeline), and Debian 11's libevent and expat (Debian 12's need
 #             glibc 2.36, the host's is older) with apt-get under a private state dir
 #   unpack    the wheels into CACHE/site (torch/ and nvidia/ side by side)
 #   build     build-gpu/: LIBTORCH_ROOT=CACHE/site/torch, CUDA and NCCL on, no tests;
@@ -87,6 +87,10 @@ wheel_file() {  # spec -> the downloaded file, or nothing
   ls "$WHEELS/${name//-/_}-${version}-"*.whl 2>/dev/null | head -1
 }
 
+# Debian 11 packages (built against glibc 2.31) whose libraries replace Debian 12's in the bundle.
+DEB11_PKGS="libevent-core-2.1-7 libevent-pthreads-2.1-7 libexpat1"
+DEB11_LIBS="libevent_core-2.1.so.7 libevent_pthreads-2.1.so.7 libexpat.so.1"
+
 # glibc's own libraries and the compiler runtime the host has: never bundled.
 SYSTEM_RE='^(linux-vdso\.so|ld-linux|libc\.so|libm\.so|libmvec\.so|libdl\.so|libpthread\.so|librt\.so|libutil\.so|libresolv\.so|libanl\.so|libstdc\+\+\.so|libgcc_s\.so)'
 # LibTorch and CUDA: the host's own copies (/opt/torch/.venv torch/lib, nvidia/*/lib).
@@ -106,9 +110,13 @@ if has_step download; then
       --platform any
     [ -n "$(wheel_file "$spec")" ] || die "pip download $spec left no wheel in $WHEELS"
   done <<< "$WHEEL_SPECS"
-  # Debian 11's libevent (2.1.12 like Debian 12's, built against glibc 2.31), from the
-  # mirror this machine's apt already uses, under a private apt state.
-  if ! ls "$APT"/libevent-core-2.1-7_*.deb >/dev/null 2>&1; then
+  # Debian 11's builds of the libraries whose Debian 12 builds need glibc 2.36 (libevent
+  # 2.1.12 as in Debian 12; expat 2.2.10, which GDCM's XML reading links, against
+  # Debian 12's 2.5: the same C API), from the mirror this machine's apt already uses,
+  # under a private apt state.
+  missing=""
+  for pkg in $DEB11_PKGS; do ls "$APT/${pkg}_"*.deb >/dev/null 2>&1 || missing="$missing $pkg"; done
+  if [ -n "$missing" ]; then
     mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
     [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
     [ -n "$mirror" ] || die "no Debian mirror in /etc/apt/sources.list{,.d}"
@@ -118,11 +126,12 @@ if has_step download; then
     apt_opts=(-o "Dir::Etc::SourceList=$APT/sources.list" -o Dir::Etc::SourceParts=/nonexistent
               -o "Dir::State::Lists=$APT/lists" -o "Dir::State::status=$APT/status" -o "Dir::Cache=$APT/cache"
               -o "Dir::Cache::Archives=$APT/archives")
-    say "apt-get download libevent (Debian 11)"
+    say "apt-get download$missing (Debian 11)"
     apt-get -q "${apt_opts[@]}" update >/dev/null
-    (cd "$APT" && apt-get -q "${apt_opts[@]}" download libevent-core-2.1-7 libevent-pthreads-2.1-7 2>&1 | grep -v "unsandboxed" || true)
+    # shellcheck disable=SC2086
+    (cd "$APT" && apt-get -q "${apt_opts[@]}" download $missing 2>&1 | grep -v "unsandboxed" || true)
   fi
-  ls "$APT"/libevent-core-2.1-7_*.deb "$APT"/libevent-pthreads-2.1-7_*.deb >/dev/null || die "Debian 11 libevent not downloaded"
+  for pkg in $DEB11_PKGS; do ls "$APT/${pkg}_"*.deb >/dev/null 2>&1 || die "Debian 11 $pkg not downloaded"; done
 fi
 
 # ---------------------------------------------------------------- unpack
@@ -136,7 +145,7 @@ if has_step unpack; then
     echo "$stamp" > "$SITE/.unpacked"
   fi
   mkdir -p "$APT/root"
-  for d in "$APT"/libevent-*.deb; do dpkg-deb -x "$d" "$APT/root"; done
+  for pkg in $DEB11_PKGS; do dpkg-deb -x "$(ls "$APT/${pkg}_"*.deb | head -1)" "$APT/root"; done
 fi
 
 # ---------------------------------------------------------------- build
@@ -218,9 +227,16 @@ if has_step package; then
     [ "$path" = "not-found" ] && die "$name: not found on this machine"
     cp -L "$path" "$B/lib/$name"
   done < <(ldd_pairs "${elfs[@]}")
-  # Debian 11's libevent instead of Debian 12's (glibc 2.36).
-  for l in libevent_core-2.1.so.7 libevent_pthreads-2.1.so.7; do
-    [ -f "$B/lib/$l" ] && cp -L "$APT/root/usr/lib/x86_64-linux-gnu/$l" "$B/lib/$l"
+  # Debian 11's libevent and expat instead of Debian 12's (glibc 2.36).
+  for l in $DEB11_LIBS; do
+    if [ -f "$B/lib/$l" ]; then
+      f=""
+      for c in "$APT/root/usr/lib/x86_64-linux-gnu/$l" "$APT/root/lib/x86_64-linux-gnu/$l"; do
+        [ -e "$c" ] && { f=$c; break; }
+      done
+      [ -n "$f" ] || die "Debian 11's $l is not in $APT/root (run the unpack step)"
+      cp -L "$f" "$B/lib/$l"
+    fi
   done
 
   # The authors' pipeline: pure-Python wheels, unpacked.

@@ -117,7 +117,7 @@ std::vector<std::string> write_pair_heatmaps(const std::string& out_dir, const R
         const at::Tensor orig = grounding::back_to_original(final512, W, H).to(at::kFloat).contiguous();  // [H, W]
 
         const std::string file_name = image_file(run, u);
-        const data::GrayImage img = data::read_image(file_name);
+        const data::GrayImage img = data::read_image(file_name, {.dicom = run.dicom_conversion()});
         LDMG_CHECK(img.width == W && img.height == H, "'{}' is {}x{} but the cache says {}x{}", file_name, img.width,
                    img.height, W, H);
 

@@ -8,6 +8,7 @@
 #include "pipeline/image_grounder.h"
 #include "pipeline/image_scoring.h"
 #include "pipeline/model_bundle.h"
+#include "sweep/plan_reader.h"
 #include "sweep/unit_result.h"
 
 namespace ldmg::analysis {
@@ -34,7 +35,7 @@ RunInputs::RunInputs(const std::string& run_dir)
       job_(JobIni::read(run_dir_ + "/job.ini")) {
   const std::string pp = sweep::plan_path(run_dir_);
   LDMG_CHECK(fs::exists(pp), "'{}' is not a sweep run folder: no plan.json", run_dir_);
-  plan_ = sweep::plan_from_json(nlohmann::json::parse(io::read_file_bytes(pp)), pp);
+  plan_ = sweep::read_plan_file(pp);
   ledger_ = sweep::read_ledgers(run_dir_);
   for (const auto& u : plan_.units)
     LDMG_CHECK(ledger_.status(u.id).has_value(), "unit {} (T={}, '{}') is not recorded in {}/ledger: finish the sweep "
@@ -43,6 +44,7 @@ RunInputs::RunInputs(const std::string& run_dir)
   survival_ = data::parse_survival_rule(job_.get_or("box-rule", "faithful"));
   class_name_override_ = job_.get_or("class-name", "");
   configs_ = job_heatmap_configs(job_);
+  dicom_conversion_ = job_dicom_conversion(job_);
 }
 
 std::string RunInputs::class_name(const data::Pair& p) const {
@@ -125,6 +127,11 @@ std::vector<pipeline::HeatmapConfig> job_heatmap_configs(const JobIni& job) {
       job.get_or("otsu", "on"), std::stod(job.get_or("sigma", "2.5")), job.get_or("order", "code"))};
   for (const auto& spec : job.all("config")) configs.push_back(pipeline::parse_heatmap_spec(spec));
   return configs;
+}
+
+data::DicomConversion job_dicom_conversion(const JobIni& job) {
+  return data::parse_dicom_conversion(job.get_or("dicom-conversion", "mimic_jpg"),
+                                      fmt::format("{}: dicom-conversion", job.source()));
 }
 
 grounding::TokenSlice offline_tokens(const pipeline::HeatmapConfig& config, const std::vector<std::int64_t>& ids,

@@ -11,6 +11,7 @@
 
 #include "analysis/job_ini.h"
 #include "data/box_survival.h"
+#include "data/image.h"
 #include "data/ms_cxr.h"
 #include "pipeline/evaluation_report.h"
 #include "pipeline/heatmap_config.h"
@@ -40,6 +41,8 @@ class RunInputs {
   const sweep::LedgerState& ledger() const { return ledger_; }
   const data::MsCxrDataset& dataset() const { return *dataset_; }
   data::SurvivalRule survival() const { return survival_; }
+  // How the sweep decoded DICOM images (its --dicom-conversion): figures re-read them the same way.
+  data::DicomConversion dicom_conversion() const { return dicom_conversion_; }
   // The class name tokens=pathology uses for a pair (the job's --class-name, else its category).
   std::string class_name(const data::Pair& p) const;
   // The sweep's heatmap configs, in its order (the main one, then --config lines).
@@ -59,6 +62,7 @@ class RunInputs {
   sweep::LedgerState ledger_;
   std::unique_ptr<data::MsCxrDataset> dataset_;
   data::SurvivalRule survival_ = data::SurvivalRule::faithful;
+  data::DicomConversion dicom_conversion_ = data::DicomConversion::mimic_jpg;
   std::string class_name_override_;
   std::vector<pipeline::HeatmapConfig> configs_;
   mutable std::optional<text::ClipTokenizer> tokenizer_;
@@ -67,6 +71,10 @@ class RunInputs {
 // A sweep's heatmap configs from its job.ini, in its order (the main one,
 // then the `config` lines), as cli::grounding_options_from assembles them.
 std::vector<pipeline::HeatmapConfig> job_heatmap_configs(const JobIni& job);
+
+// A sweep's --dicom-conversion from its job.ini (mimic_jpg when absent: runs
+// made before the option existed); throws naming the file on a bad value.
+data::DicomConversion job_dicom_conversion(const JobIni& job);
 
 // The tokens a config averages for one cached prompt: pipeline::config_tokens,
 // with the tokenizer needed (and loaded) only for tokens=pathology.

@@ -115,7 +115,9 @@ int run_demo(int argc, char** argv) {
   const auto pngs = sweep::write_cached_overlays(rq, tok);
   report::ReportInputs report_inputs;
   report_inputs.run_dir = run.string();
-  const report::ReportOutcome site = report::write_report(report_inputs, (out / "report").string());
+  report::ImageOptions report_images;
+  report_images.threads = vm["threads"].as<int>();  // as `ldmground report --threads` (0: every available core)
+  const report::ReportOutcome site = report::write_report(report_inputs, (out / "report").string(), report_images);
   std::cout << fmt::format(
       "\nResults: {}\nOverlays (recomputed from the attention cache): {}\n"
       "Report (open it in a browser; no server needed): {}\n\n"

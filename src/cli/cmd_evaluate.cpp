@@ -22,6 +22,7 @@ int run_evaluate(int argc, char** argv) {
       ("save-heatmaps", po::bool_switch(), "also write OUT/heatmaps.h5 (/pairs/<pair>/heatmap_512)")
       ("fail-fast", po::bool_switch(), "stop at the first failed pair instead of recording it");
   add_pair_scoring_options(desc);
+  add_dicom_conversion_option(desc);
   add_model_options(desc);
   add_grounding_options(desc);
   add_batch_option(desc);
@@ -44,6 +45,7 @@ int run_evaluate(int argc, char** argv) {
   eo.limit = vm["limit"].as<int>();
   eo.category = vm["category"].as<std::string>();
   eo.fail_fast = vm["fail-fast"].as<bool>();
+  eo.dicom_conversion = dicom_conversion_from(vm);
   const int requested_batch = batch_images_option(vm);
   const std::string out = vm["out"].as<std::string>();
   std::filesystem::create_directories(out);
@@ -71,6 +73,9 @@ int run_evaluate(int argc, char** argv) {
     ro.title = fmt::format("ldmground evaluate, T={}, {}", eo.grounding.T, cfg.name());
     nlohmann::json pj = prov.to_json();
     pj["heatmap_config"] = cfg.name();
+    // Only when DICOM was read: the outputs of PNG/JPEG runs stay as they were.
+    if (result.dicom_images > 0)
+      pj["dicom"] = {{"conversion", data::to_string(eo.dicom_conversion)}, {"images", result.dicom_images}};
     pipeline::write_evaluation_report(dir, result.rows[c], result.class_order, ro, pj);
     log::info("wrote {}/pairs.csv, summary.json, summary.md", dir);
   }

@@ -46,6 +46,7 @@ int run_ground(int argc, char** argv) {
       ("box", po::value<std::vector<std::string>>(), "ground-truth box x,y,w,h (original pixels); repeatable")
       ("category", po::value<std::string>()->default_value(""), "class name for --tokens pathology")
       ("format", po::value<std::string>()->default_value("npy"), "heatmap files: npy | h5");
+  add_dicom_conversion_option(desc);
   add_model_options(desc);
   add_grounding_options(desc);
   po::variables_map vm;
@@ -66,7 +67,7 @@ int run_ground(int argc, char** argv) {
   if (vm.count("box"))
     for (const auto& s : vm["box"].as<std::vector<std::string>>()) boxes.push_back(parse_box(s));
   const auto grounding = grounding_options_from(vm);
-  const data::GrayImage img = data::read_image(vm["image"].as<std::string>());
+  const data::GrayImage img = data::read_image(vm["image"].as<std::string>(), {.dicom = dicom_conversion_from(vm)});
   LDMG_CHECK(img.bit_depth == 8, "'{}': only 8-bit images can be drawn in the overlay", vm["image"].as<std::string>());
   for (const auto& b : boxes)
     LDMG_CHECK(b.x + b.w <= img.width && b.y + b.h <= img.height, "--box {},{},{},{} lies outside the {}x{} image",

@@ -28,12 +28,15 @@ int run_report(int argc, char** argv) {
       ("overlay-size", po::value<int>()->default_value(768), "longer side of the image in a full overlay, pixels");
   po::variables_map vm;
   if (!parse_options(argc, argv,
-                     "usage: ldmground report --run DIR --out SITE [--analysis OUT ...] [--score OUT ...]\n\n"
+                     "usage: ldmground report --run DIR --out SITE [--analysis OUT ...] [--score OUT ...] [--threads N]\n\n"
                      "Writes a static site (open SITE/index.html from the file system; no server, no network): the "
                      "Table I summary per T and config with bootstrap intervals, several runs or scorings side by "
                      "side, a sortable, filterable per-pair table with thumbnails and full overlays recomputed from "
                      "the attention cache (no model run), per-category distributions, search results and figures, "
-                     "the run's provenance and failures. A run in progress gives what is done.",
+                     "the run's provenance and failures. A run in progress gives what is done.\n\n"
+                     "--threads N: pictures are drawn by N worker threads, one unit each at a time, each running "
+                     "LibTorch on one thread (0 = the cores available to this process); the site written is the same "
+                     "for every N.",
                      desc, vm))
     return 0;
   apply_common_options(vm);
@@ -44,6 +47,7 @@ int run_report(int argc, char** argv) {
   report::ImageOptions io;
   io.thumb_side = vm["thumb-size"].as<int>();
   io.overlay_side = vm["overlay-size"].as<int>();
+  io.threads = vm["threads"].as<int>();  // >= 0: checked by apply_common_options
   LDMG_CHECK(io.thumb_side >= 16 && io.thumb_side <= 1024, "--thumb-size: expected 16..1024, got {}", io.thumb_side);
   LDMG_CHECK(io.overlay_side >= 64 && io.overlay_side <= 4096, "--overlay-size: expected 64..4096, got {}",
              io.overlay_side);

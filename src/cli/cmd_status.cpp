@@ -2,6 +2,7 @@
 // alone (plan.json, ledger/, runs.jsonl): no MPI, no model, no scheduler query.
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "core/progress.h"
 #include "io/file_bytes.h"
 #include "sweep/ledger.h"
+#include "sweep/plan_reader.h"
 #include "sweep/sweep_plan.h"
 
 namespace ldmg::cli {
@@ -26,7 +28,7 @@ double parse_utc(const std::string& s) {
   if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
                   &tm.tm_sec, &n) != 6)
     return 0;
-  if (s.size() > static_cast<std::size_t>(n) && s[n] == '.') frac = std::atof(("0" + s.substr(n)).c_str());
+  if (s.size() > static_cast<std::size_t>(n) && s[n] == '.') frac = std::strtod(s.c_str() + n, nullptr);
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   return static_cast<double>(timegm(&tm)) + frac;
@@ -50,7 +52,7 @@ int run_status(int argc, char** argv) {
   const std::string plan_file = sweep::plan_path(run);
   LDMG_CHECK(std::filesystem::exists(plan_file), "'{}' is not a sweep run folder: {} is missing (a sweep writes it "
              "when it starts)", run, plan_file);
-  const sweep::SweepPlan plan = sweep::plan_from_json(nlohmann::json::parse(io::read_file_bytes(plan_file)), plan_file);
+  const sweep::SweepPlan plan = sweep::read_plan_file(plan_file);
   const sweep::LedgerState ledger = sweep::read_ledgers(run);
 
   std::size_t ok = 0, failed = 0;

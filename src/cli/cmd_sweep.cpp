@@ -46,6 +46,7 @@ int run_sweep(int argc, char** argv) {
       ("retry-failed", po::bool_switch(), "run the units recorded as failed again")
       ("fail-fast", po::bool_switch(), "stop the sweep at the first failed unit instead of recording it");
   add_pair_scoring_options(desc);
+  add_dicom_conversion_option(desc);
   add_model_options(desc);
   add_grounding_options(desc, /*several_T=*/true);
   add_batch_option(desc);
@@ -72,6 +73,7 @@ int run_sweep(int argc, char** argv) {
   o.grounding = grounding_options_from(vm);
   o.survival = data::parse_survival_rule(vm["box-rule"].as<std::string>());
   o.class_name_override = vm["class-name"].as<std::string>();
+  o.dicom_conversion = dicom_conversion_from(vm);
   o.limit = vm["limit"].as<int>();
   o.category = vm["category"].as<std::string>();
   o.cache = sweep::parse_cache_mode(vm["cache"].as<std::string>());

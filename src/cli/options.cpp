@@ -17,7 +17,8 @@ namespace ldmg::cli {
 void add_common_options(po::options_description& desc) {
   desc.add_options()
       ("help,h", "show this help and exit")
-      ("threads", po::value<int>()->default_value(0), "CPU threads for LibTorch (0 = cores available to this process)")
+      ("threads", po::value<int>()->default_value(0),
+       "CPU threads: LibTorch's, or report's picture-drawing workers (0 = cores available to this process)")
       ("log-level", po::value<std::string>()->default_value("info"), "debug | info | warn | error")
       ("attention", po::value<std::string>()->default_value("fused"),
        "attention whose probabilities are not captured: fused (scaled_dot_product_attention) | explicit "

@@ -125,6 +125,18 @@ int resolve_batch_images(int requested, const std::string& device, diffusion::In
   return n;
 }
 
+void add_dicom_conversion_option(po::options_description& desc) {
+  desc.add_options()("dicom-conversion", po::value<std::string>()->default_value("mimic_jpg"),
+                     "how DICOM images become 8 bits: mimic_jpg = what MIMIC-CXR-JPG did to make the JPEGs the model "
+                     "was trained on (raw stored values min-max to 0..255, truncated; MONOCHROME1 inverted; histogram "
+                     "equalised) | window = the file's Modality LUT and first VOI window (as a DICOM viewer shows it; "
+                     "min-max without a window). PNG and JPEG images ignore it. docs/images.md");
+}
+
+data::DicomConversion dicom_conversion_from(const po::variables_map& vm) {
+  return data::parse_dicom_conversion(vm["dicom-conversion"].as<std::string>(), "--dicom-conversion");
+}
+
 std::vector<int> steps_from(const po::variables_map& vm) {
   const auto& v = vm["steps"];
   std::vector<int> Ts = v.value().type() == typeid(int) ? std::vector<int>{v.as<int>()} : v.as<std::vector<int>>();

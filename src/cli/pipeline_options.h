@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/options.h"
+#include "data/image.h"
 #include "pipeline/image_grounder.h"
 #include "pipeline/model_bundle.h"
 
@@ -29,6 +30,13 @@ int batch_images_option(const po::variables_map& vm);
 // CUDA; 1 in faithful mode (with a log line when more was asked for).
 int resolve_batch_images(int requested, const std::string& device, diffusion::InversionMode mode);
 inline constexpr int kGpuBatchImages = 8;
+
+// --dicom-conversion (every command that decodes X-rays for the model or a
+// figure: ground, evaluate, sweep; a job file key of sweep): how DICOM stored
+// values become 8 bits (docs/images.md). PNG and JPEG ignore it.
+void add_dicom_conversion_option(po::options_description& desc);
+// Its value; throws naming the option and the accepted values otherwise.
+data::DicomConversion dicom_conversion_from(const po::variables_map& vm);
 
 // The resolved options as JSON (provenance).
 nlohmann::json options_json(const po::variables_map& vm);

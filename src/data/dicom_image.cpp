@@ -4,12 +4,15 @@
 #include <gdcmImage.h>
 #include <gdcmImageReader.h>
 #include <gdcmReader.h>
+#include <gdcmTrace.h>
 #include <gdcmUIDs.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <mutex>
+#include <optional>
 #include <sstream>
 
 #include "core/check.h"
@@ -23,6 +26,51 @@ namespace ldmg::data {
 namespace {
 
 const gdcm::Tag kPixelData(0x7fe0, 0x0010);
+
+// GDCM reports through gdcm::Trace, straight to std::cerr from inside the
+// library ("Warning: In .../gdcmBitmap.cxx, line 847 ... Encapsulated stream
+// has more bits actually stored on disk. correcting." for a JPEG 2000 file,
+// e.g.), between our log lines and once per image in a sweep. Its warnings
+// and debug output are turned off for the whole process on the first use;
+// its error messages go to a buffer that a failing read adds to our
+// exception, which names the file. The trace is global state, so every GDCM
+// call of this file holds the lock.
+class GdcmSession {
+ public:
+  GdcmSession() : lock_(mutex()) {
+    static std::once_flag once;
+    std::call_once(once, [] {
+      gdcm::Trace::SetDebug(false);
+      gdcm::Trace::SetWarning(false);
+      gdcm::Trace::SetError(true);
+      gdcm::Trace::SetErrorStream(errors());
+    });
+    errors().str({});
+    errors().clear();
+  }
+  // What GDCM reported as errors since the session began, on one line; empty when nothing.
+  static std::string reported() {
+    std::string text = errors().str(), out;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line.rfind("Error: In ", 0) == 0) continue;  // the source location header
+      out += (out.empty() ? "" : "; ") + line;
+    }
+    if (out.size() > 400) out = out.substr(0, 400) + "...";
+    return out.empty() ? out : " (GDCM: " + out + ")";
+  }
+
+ private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::ostringstream& errors() {
+    static std::ostringstream s;
+    return s;
+  }
+  std::lock_guard<std::mutex> lock_;
+};
 
 // A string-valued attribute (CS, DS, IS, LO, ...) as written, without the
 // trailing space / NUL padding; empty when absent.
@@ -132,13 +180,14 @@ DicomInfo header_info(const gdcm::Image& image, const gdcm::DataSet& ds, const s
 
 GrayImage decode_dicom(std::string_view bytes, const std::string& source, const ImageOptions& options) {
   check_dicom_structure(bytes, source);  // before GDCM, which aborts on some truncations
+  std::optional<GdcmSession> gdcm_session(std::in_place);  // until the pixel data is out of GDCM
   gdcm::ImageReader reader;
   std::istringstream in{std::string(bytes)};
   reader.SetStream(in);
   LDMG_CHECK(reader.Read(),
              "cannot read DICOM '{}': GDCM could not parse it as a DICOM image (not DICOM, a truncated or corrupt "
-             "header, or no Pixel Data element)",
-             source);
+             "header, or no Pixel Data element){}",
+             source, GdcmSession::reported());
   const gdcm::Image& image = reader.GetImage();
   const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
   const gdcm::PixelFormat& pf = image.GetPixelFormat();
@@ -174,8 +223,10 @@ GrayImage decode_dicom(std::string_view bytes, const std::string& source, const 
   std::vector<char> buffer(image.GetBufferLength());
   LDMG_CHECK(!buffer.empty() && image.GetBuffer(buffer.data()),
              "cannot decode the pixel data of DICOM '{}' (transfer syntax {}{}): corrupt or truncated compressed "
-             "data, or a codec GDCM lacks",
-             source, info.transfer_syntax, info.transfer_syntax_name.empty() ? "" : " " + info.transfer_syntax_name);
+             "data, or a codec GDCM lacks{}",
+             source, info.transfer_syntax, info.transfer_syntax_name.empty() ? "" : " " + info.transfer_syntax_name,
+             GdcmSession::reported());
+  gdcm_session.reset();
   const std::vector<std::int32_t> stored = stored_values(buffer, pf, n, source);
   const auto [lo, hi] = std::minmax_element(stored.begin(), stored.end());
   info.stored_min = *lo;
@@ -220,10 +271,12 @@ ImageSize read_dicom_size(const std::string& path) {
   // truncated headers); only the header is parsed.
   const std::string bytes = io::read_file_bytes(path);
   check_dicom_structure(bytes, path);
+  const GdcmSession gdcm_session;
   std::istringstream in(bytes);
   gdcm::Reader reader;
   reader.SetStream(in);
-  LDMG_CHECK(reader.ReadUpToTag(kPixelData), "cannot read the DICOM header of '{}': GDCM could not parse it", path);
+  LDMG_CHECK(reader.ReadUpToTag(kPixelData), "cannot read the DICOM header of '{}': GDCM could not parse it{}", path,
+             GdcmSession::reported());
   const gdcm::DataSet& ds = reader.GetFile().GetDataSet();
   LDMG_CHECK(ds.FindDataElement(gdcm::Tag(0x0028, 0x0010)) && ds.FindDataElement(gdcm::Tag(0x0028, 0x0011)),
              "cannot read the DICOM header of '{}': Rows (0028,0010) or Columns (0028,0011) missing", path);

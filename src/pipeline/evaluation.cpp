@@ -61,6 +61,7 @@ EvaluationResult run_evaluation(ModelBundle& models, const data::MsCxrDataset& d
   so.grounding = options.grounding;
   so.survival = options.survival;
   so.class_name_override = options.class_name_override;
+  so.image.dicom = options.dicom_conversion;
   std::map<int, std::vector<PairRow>> rows_by_pair;  // pair -> row per config
 
   Progress progress("evaluate", static_cast<long>(selected.size()));
@@ -73,6 +74,7 @@ EvaluationResult run_evaluation(ModelBundle& models, const data::MsCxrDataset& d
     result.unet_calls += score_images(models, tasks, so, [&](std::size_t k, ImageOutcome&& o) {
       const auto& pairs = tasks[k].pairs;
       if (o.error.empty()) {
+        result.dicom_images += o.scored.dicom;
         for (std::size_t j = 0; j < pairs.size(); ++j) rows_by_pair[pairs[j]->index] = std::move(o.scored.rows[j]);
         if (on_heatmap)
           for (const auto& h : o.scored.heatmaps) on_heatmap(h);

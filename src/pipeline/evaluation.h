@@ -27,12 +27,14 @@ struct EvaluateOptions {
   // tokens=pathology uses the pair's category as the class name unless this
   // is set (upstream's cls_name argument, as in the Table III runs).
   std::string class_name_override;
+  data::DicomConversion dicom_conversion = data::DicomConversion::mimic_jpg;  // DICOM images -> 8 bits
 };
 
 struct EvaluationResult {
   std::vector<std::vector<PairRow>> rows;  // [config][pair in dataset order]
   std::vector<std::string> class_order;    // categories of the whole CSV, first appearance
   std::size_t images = 0;
+  std::size_t dicom_images = 0;  // images read that were DICOM (failed reads not counted)
   double seconds = 0.0;
   long unet_calls = 0;
 };

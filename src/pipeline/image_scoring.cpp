@@ -19,9 +19,9 @@ PairRow base_row(const data::Pair& p) {
   return r;
 }
 
-data::GrayImage read_checked_image(const std::vector<const data::Pair*>& pairs) {
+data::GrayImage read_checked_image(const std::vector<const data::Pair*>& pairs, const data::ImageOptions& options) {
   LDMG_CHECK(!pairs.empty(), "read_checked_image: no pairs");
-  data::GrayImage img = data::read_image(pairs.front()->image_path);
+  data::GrayImage img = data::read_image(pairs.front()->image_path, options);
   for (const auto* p : pairs)
     LDMG_CHECK(img.width == p->csv_width && img.height == p->csv_height,
                "image '{}' is {}x{} but the dataset (rows {}) says {}x{}: the boxes would not match it", p->image_path,
@@ -46,11 +46,12 @@ ImagePlan plan_image(const std::vector<const data::Pair*>& pairs, const ImageSco
   LDMG_CHECK(!pairs.empty(), "score_image_pairs: no pairs");
   const std::size_t n_cfg = options.grounding.configs.size();
   ImagePlan ip;
-  ip.img = read_checked_image(pairs);
+  ip.img = read_checked_image(pairs, options.image);
   const data::GrayImage& img = ip.img;
   ScoredImage& out = ip.out;
   out.width = img.width;
   out.height = img.height;
+  out.dicom = img.format == data::ImageFormat::dicom;
   out.rows.resize(pairs.size());
 
   for (std::size_t k = 0; k < pairs.size(); ++k) {

@@ -35,6 +35,7 @@ struct ImageScoringOptions {
   data::SurvivalRule survival = data::SurvivalRule::faithful;
   std::string class_name_override;  // tokens=pathology: use this instead of the pair's category
   CaptureExtent extra_capture;      // with a sink from the factory (the cache)
+  data::ImageOptions image;         // how the image file is decoded (DICOM: the conversion to 8 bits)
 };
 
 // Called once the image is read and the surviving pairs are known (never
@@ -47,6 +48,7 @@ struct ScoredImage {
   std::vector<PairHeatmap> heatmaps;       // grounded pairs x configs, in that order
   long unet_calls = 0;                     // forward passes it took part in (batched: the batch's)
   int width = 0, height = 0;               // the image file's size
+  bool dicom = false;                      // the image file was DICOM
 };
 
 // Every pair of `pairs` must have the same image_path. Throws ldmg::Error on
@@ -87,8 +89,9 @@ long score_images(ModelBundle& models, const std::vector<ImageTask>& tasks, cons
 // A row with the pair's identity and nothing scored.
 PairRow base_row(const data::Pair& p);
 
-// The image file of `pairs` (all of one image), read once; throws ldmg::Error
-// when its size differs from any pair's CSV size (the boxes would not match).
-data::GrayImage read_checked_image(const std::vector<const data::Pair*>& pairs);
+// The image file of `pairs` (all of one image), read once with `options`;
+// throws ldmg::Error when its size differs from any pair's CSV size (the
+// boxes would not match).
+data::GrayImage read_checked_image(const std::vector<const data::Pair*>& pairs, const data::ImageOptions& options = {});
 
 }  // namespace ldmg::pipeline

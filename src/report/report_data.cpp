@@ -18,6 +18,7 @@
 #include "pipeline/evaluation_report.h"
 #include "pipeline/heatmap_config.h"
 #include "sweep/ledger.h"
+#include "sweep/plan_reader.h"
 #include "sweep/sweep_plan.h"
 #include "sweep/sweep_report.h"
 #include "sweep/unit_result.h"
@@ -216,7 +217,7 @@ json gather_report_data(const ReportInputs& in) {
   LDMG_CHECK(fs::exists(plan_file), "'{}' is not a sweep run folder: {} is missing (a sweep writes it when it starts)",
              run, plan_file);
   LDMG_CHECK(fs::exists(job_file), "'{}' is not a sweep run folder: {} is missing", run, job_file);
-  const sweep::SweepPlan plan = sweep::plan_from_json(read_json_file(plan_file), plan_file);
+  const sweep::SweepPlan plan = sweep::read_plan_file(plan_file);
   const sweep::LedgerState ledger = sweep::read_ledgers(run);
   const analysis::JobIni job = analysis::JobIni::read(job_file);
 
@@ -346,7 +347,9 @@ json gather_report_data(const ReportInputs& in) {
       const int id = static_cast<int>(sources.size());
       const json prov = j.value("provenance", json::object());
       std::string label = kind + " " + base.filename().string();
-      if (d != base) label += "/" + d.lexically_relative(base).string();
+      // append, not `"/" + path.string()`: GCC 12 flags that operator+ (an rvalue insert at 0) with a false
+      // -Wstringop-overflow after inlining.
+      if (d != base) label.append("/").append(d.lexically_relative(base).string());
       json src = {{"id", id},
                   {"kind", kind},
                   {"label", label},

@@ -15,6 +15,14 @@ namespace ldmg::report {
 struct ImageOptions {
   int thumb_side = 128;    // longer side of a thumbnail, pixels
   int overlay_side = 768;  // longer side of the image in a full overlay
+  // Worker threads drawing units in parallel, each running LibTorch with one
+  // intra-op thread; 0 = the cores this process may use (available_cores).
+  // The files written do not depend on it.
+  int threads = 0;
+  // Serialise every HDF5 call of the workers behind one lock even when the
+  // HDF5 library is thread-safe (it always is serialised when the library is
+  // not): for tests of that path.
+  bool serialise_hdf5 = false;
 };
 
 struct ImageStats {
@@ -31,6 +39,9 @@ struct ImageStats {
 // Pictures an earlier call drew into the same site, with the same sizes, are
 // kept when newer than the unit's cache file (SITE/pictures.json records the
 // sizes), so re-reporting a running sweep draws only what is new.
+// Units are drawn by `options.threads` workers; a unit whose cache or image
+// cannot be read is warned about and keeps its rows without pictures (the
+// others are drawn). Progress on stderr ("report pictures ... units").
 ImageStats write_report_images(nlohmann::json& data, const std::string& site_dir, const ImageOptions& options = {});
 
 }  // namespace ldmg::report

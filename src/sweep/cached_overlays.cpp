@@ -49,7 +49,7 @@ std::vector<std::string> write_cached_overlays(const OverlayRequest& rq, const t
     const auto tokens = config_tokens(rq.config, cp.token_ids, tokenizer, cp.category);
     const pipeline::ConfigHeatmap h = maps.heatmap(rq.config, tokens);
     const data::GrayImage img = data::read_image(
-        data::resolve_image_under_root(rq.images_root, cp.image_path, fmt::format("cached pair {}", pair)));
+        data::resolve_image_under_root(rq.images_root, cp.image_path, fmt::format("cached pair {}", pair)), rq.image);
     LDMG_CHECK(img.width == cp.image_width && img.height == cp.image_height, "'{}' is {}x{} but the cache says {}x{}",
                cp.image_path, img.width, img.height, cp.image_width, cp.image_height);
     const at::Tensor orig = grounding::back_to_original(h.post.final.contiguous(), img.width, img.height).contiguous();

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "data/image.h"
 #include "pipeline/heatmap_config.h"
 #include "text/clip_tokenizer.h"
 
@@ -13,6 +14,7 @@ namespace ldmg::sweep {
 struct OverlayRequest {
   std::string run_dir;      // a finished sweep with --cache full or window
   std::string images_root;  // the sweep's --images
+  data::ImageOptions image; // the sweep's --dicom-conversion (image.dicom)
   pipeline::HeatmapConfig config;
   int T = -1;               // -1: the first T of the run
   std::vector<int> pairs;   // pair indices; empty: the first `max_pairs` cached pairs

@@ -1,8 +1,12 @@
 #include "sweep/model_unit_engine.h"
 
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "core/check.h"
 #include "core/version.h"
@@ -38,12 +42,16 @@ SweepSettings ModelUnitEngine::settings(const SweepOptions& o) const {
                             g.stepper == diffusion::Stepper::New ? "new" : "library",
                             g.mode == diffusion::InversionMode::faithful ? "faithful" : "fast", o.attention_kernel,
                             g.latent_scale, model::to_string(models_.unet_precision));
-  std::string configs;
-  for (const auto& c : g.configs) configs += (configs.empty() ? "" : "|") + c.name();
+  std::vector<std::string> configs;
+  for (const auto& c : g.configs) configs.push_back(c.name());
   s.outputs = fmt::format("cache={};dtype={};configs={};box_rule={};class_name={}", to_string(o.cache),
-                          to_string(o.cache_options.dtype), configs,
+                          to_string(o.cache_options.dtype), fmt::join(configs, "|"),
                           o.survival == data::SurvivalRule::faithful ? "faithful" : "geometric",
                           o.class_name_override);
+  // Only a conversion other than the default is named, so that runs made
+  // before the option existed resume under their own unit names.
+  if (o.dicom_conversion != data::DicomConversion::mimic_jpg)
+    s.outputs += fmt::format(";dicom={}", data::to_string(o.dicom_conversion));
   s.model_digest = models_digest(models_);
   s.code_version = version_string();
   return s;
@@ -69,6 +77,7 @@ void ModelUnitEngine::run_units(const SweepOptions& o, std::vector<UnitTask>& un
   so.grounding.T = T;
   so.survival = o.survival;
   so.class_name_override = o.class_name_override;
+  so.image.dicom = o.dicom_conversion;
   const auto schedule = make_run_schedule(models_, so.grounding);
   const int n_steps = static_cast<int>(schedule.steps.size());
   const auto [cb, ce] = cache_window(o, T, n_steps);

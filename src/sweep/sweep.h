@@ -26,6 +26,7 @@
 
 #include "cache/attention_cache_writer.h"
 #include "data/box_survival.h"
+#include "data/image.h"
 #include "pipeline/evaluation_report.h"
 #include "pipeline/image_grounder.h"
 
@@ -46,6 +47,10 @@ struct SweepOptions {
   pipeline::GroundingOptions grounding;  // everything but T (taken from Ts)
   data::SurvivalRule survival = data::SurvivalRule::faithful;
   std::string class_name_override;  // tokens=pathology: this class name for every pair
+  // DICOM images -> 8 bits (--dicom-conversion); a non-default one is part of
+  // the units' names (SweepSettings::outputs), so a resume with another
+  // conversion runs new units.
+  data::DicomConversion dicom_conversion = data::DicomConversion::mimic_jpg;
   int limit = -1;                   // first N pairs after the category filter
   std::string category;             // only this category
   CacheMode cache = CacheMode::full;

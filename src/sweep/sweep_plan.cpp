@@ -143,30 +143,62 @@ std::string plan_json_text(const SweepPlan& plan) {
          "\n";
 }
 
-SweepPlan plan_from_json(const nlohmann::json& j, const std::string& what) {
+namespace {
+
+// A member of a plan object or unit; `where` is "" or "unit <i>: ".
+const nlohmann::json& member(const nlohmann::json& obj, const char* key, const std::string& what,
+                             const std::string& where) {
+  const auto it = obj.find(key);
+  LDMG_CHECK(it != obj.end(), "{}: malformed sweep plan: {}no '{}'", what, where, key);
+  return *it;
+}
+
+template <class T>
+T member_as(const nlohmann::json& obj, const char* key, const char* expected, const std::string& what,
+            const std::string& where) {
+  const nlohmann::json& v = member(obj, key, what, where);
   try {
-    LDMG_CHECK(j.at("format") == "ldmground.sweep_plan", "{}: not a sweep plan (format '{}')", what,
-               j.at("format").dump());
-    LDMG_CHECK(j.at("version") == 1, "{}: sweep plan version {} is not supported (expected 1)", what,
-               j.at("version").dump());
-    SweepPlan plan;
-    plan.Ts = j.at("Ts").get<std::vector<int>>();
-    plan.pairs = j.at("pairs").get<std::vector<int>>();
-    plan.settings = settings_from_json(j.at("settings"));
-    for (const auto& ju : j.at("units")) {
-      SweepUnit u;
-      u.id = ju.at("id").get<std::string>();
-      u.T = ju.at("T").get<int>();
-      u.image_path = ju.at("image_path").get<std::string>();
-      u.path = ju.at("path").get<std::string>();
-      u.image_sha256 = ju.at("image_sha256").get<std::string>();
-      u.pairs = ju.at("pairs").get<std::vector<int>>();
-      plan.units.push_back(std::move(u));
-    }
-    return plan;
+    return v.get<T>();
   } catch (const nlohmann::json::exception& e) {
-    LDMG_FAIL("{}: malformed sweep plan: {}", what, e.what());
+    LDMG_FAIL("{}: malformed sweep plan: {}'{}' is not {} ({})", what, where, key, expected, e.what());
   }
+}
+
+}  // namespace
+
+SweepUnit unit_from_json(const nlohmann::json& ju, const std::string& what, std::size_t index) {
+  const std::string where = fmt::format("unit {}: ", index);
+  LDMG_CHECK(ju.is_object(), "{}: malformed sweep plan: {}not an object but {}", what, where, ju.type_name());
+  SweepUnit u;
+  u.id = member_as<std::string>(ju, "id", "a string", what, where);
+  u.T = member_as<int>(ju, "T", "an integer", what, where);
+  u.image_path = member_as<std::string>(ju, "image_path", "a string", what, where);
+  u.path = member_as<std::string>(ju, "path", "a string", what, where);
+  u.image_sha256 = member_as<std::string>(ju, "image_sha256", "a string", what, where);
+  u.pairs = member_as<std::vector<int>>(ju, "pairs", "an array of integers", what, where);
+  return u;
+}
+
+SweepPlan plan_from_json(const nlohmann::json& j, const std::string& what) {
+  LDMG_CHECK(j.is_object(), "{}: malformed sweep plan: not a JSON object but {}", what, j.type_name());
+  const nlohmann::json& format = member(j, "format", what, "");
+  LDMG_CHECK(format == "ldmground.sweep_plan", "{}: not a sweep plan (format '{}')", what, format.dump());
+  const nlohmann::json& version = member(j, "version", what, "");
+  LDMG_CHECK(version == 1, "{}: sweep plan version {} is not supported (expected 1)", what, version.dump());
+  SweepPlan plan;
+  plan.Ts = member_as<std::vector<int>>(j, "Ts", "an array of integers", what, "");
+  plan.pairs = member_as<std::vector<int>>(j, "pairs", "an array of integers", what, "");
+  const nlohmann::json& settings = member(j, "settings", what, "");
+  try {
+    plan.settings = settings_from_json(settings);
+  } catch (const nlohmann::json::exception& e) {
+    LDMG_FAIL("{}: malformed sweep plan: 'settings': {}", what, e.what());
+  }
+  const nlohmann::json& units = member(j, "units", what, "");
+  LDMG_CHECK(units.is_array(), "{}: malformed sweep plan: 'units' is not an array but {}", what, units.type_name());
+  plan.units.reserve(units.size());
+  for (std::size_t i = 0; i < units.size(); ++i) plan.units.push_back(unit_from_json(units[i], what, i));
+  return plan;
 }
 
 std::string plan_path(const std::string& run_dir) { return run_dir + "/plan.json"; }

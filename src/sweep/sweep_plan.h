@@ -16,7 +16,8 @@ namespace ldmg::sweep {
 // changes the unit's outputs, as canonical "key=value;..." strings.
 struct SweepSettings {
   std::string inversion;     // spacing, stepper, mode, attention kernel, latent scale
-  std::string outputs;       // cache mode/dtype, heatmap configs, box rule, class-name override
+  std::string outputs;       // cache mode/dtype, heatmap configs, box rule, class-name override,
+                             // a DICOM conversion other than the default
   std::string model_digest;  // models_digest()
   std::string code_version;  // version_string()
 };
@@ -63,8 +64,13 @@ SweepSettings settings_from_json(const nlohmann::json& j);
 // The bytes of plan_to_json(plan).dump(1) + "\n", made one unit at a time
 // (the whole JSON tree of a 10^5-unit plan takes hundreds of MB).
 std::string plan_json_text(const SweepPlan& plan);
-// Throws ldmg::Error naming `what` on a malformed plan.
+// Throws ldmg::Error naming `what` (and the unit's index) on a malformed plan.
+// Files are read with read_plan_file (plan_reader.h), which never holds the
+// whole tree and gives the same errors.
 SweepPlan plan_from_json(const nlohmann::json& j, const std::string& what);
+// Element `index` of a plan's "units" (plan_from_json's check of one unit,
+// shared with read_plan_file).
+SweepUnit unit_from_json(const nlohmann::json& unit, const std::string& what, std::size_t index);
 
 std::string plan_path(const std::string& run_dir);  // <run>/plan.json
 

@@ -2,12 +2,16 @@
 // GDCM itself (uncompressed, MONOCHROME1, four compressed transfer syntaxes,
 // corrupt), the metadata kept for provenance, and MS-CXR rows naming .dcm
 // files (or .jpg files whose .dcm twin is what the images root holds).
+#include <gdcmTrace.h>
 #include <gdcmTransferSyntax.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "core/check.h"
@@ -59,6 +63,31 @@ ImageOptions with(DicomConversion c) {
   ImageOptions o;
   o.dicom = c;
   return o;
+}
+
+// What `fn` writes to file descriptor 2 (C stdio, std::cerr and GDCM's trace alike).
+std::string captured_stderr(const std::string& file, const std::function<void()>& fn) {
+  std::cerr.flush();
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  FILE* f = std::fopen(file.c_str(), "w");
+  EXPECT_TRUE(saved >= 0 && f);
+  ::dup2(::fileno(f), 2);
+  try {
+    fn();
+  } catch (...) {
+    std::cerr.flush();
+    ::dup2(saved, 2);
+    ::close(saved);
+    std::fclose(f);
+    throw;
+  }
+  std::cerr.flush();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::fclose(f);
+  return io::read_file_bytes(file);
 }
 
 std::string cut(const std::string& path, std::size_t keep, const std::string& out) {
@@ -400,4 +429,57 @@ TEST(DicomImage, MalformedAttributesFailOnlyWhereTheyAreUsed) {
   EXPECT_EQ(img.pixels, (std::vector<std::uint8_t>{0, 64, 64, 96, 128, 159, 223, 223, 255}));
   expect_error_mentions([&] { read_image(dir + "/bad.dcm", with(DicomConversion::window)); },
                         {dir + "/bad.dcm", "(0028,1050)", "5OO"});
+}
+
+TEST(DicomImage, ConversionNamesParseOrNameTheOption) {
+  EXPECT_EQ(parse_dicom_conversion("mimic_jpg", "--dicom-conversion"), DicomConversion::mimic_jpg);
+  EXPECT_EQ(parse_dicom_conversion("window", "--dicom-conversion"), DicomConversion::window);
+  EXPECT_STREQ(to_string(DicomConversion::window), "window");
+  for (const char* bad : {"jpeg", "", "Window", "mimic-jpg"})
+    expect_error_mentions([&] { parse_dicom_conversion(bad, "--dicom-conversion"); },
+                          {"--dicom-conversion", fmt::format("'{}'", bad), "mimic_jpg", "window"});
+}
+
+// GDCM's own trace is off while our errors still name the file. The JPEG 2000
+// file below makes GDCM 3.0.21 warn "Encapsulated stream has more bits
+// actually stored on disk. correcting." on every read: shown first with GDCM's
+// warnings switched back on (so the capture is known to see them), then
+// silent through read_image and read_image_size.
+TEST(DicomImage, GdcmTraceIsSilentAndErrorsStillNameTheFile) {
+  const std::string dir = ldmg::test::temp_dir("dicom_trace");
+  DicomSpec s = pattern_spec();
+  s.transfer_syntax = gdcm::TransferSyntax::JPEG2000Lossless;
+  write_dicom(dir + "/j2k.dcm", s);
+  read_image(dir + "/j2k.dcm");  // the reader has set the trace up
+
+  gdcm::Trace::SetWarning(true);
+  const std::string loud = captured_stderr(dir + "/loud.txt", [&] { read_image(dir + "/j2k.dcm"); });
+  gdcm::Trace::SetWarning(false);
+  EXPECT_NE(loud.find("Encapsulated stream has more bits"), std::string::npos)
+      << "this GDCM no longer warns on the file; the test needs another one. stderr: " << loud;
+
+  GrayImage img;
+  const std::string quiet = captured_stderr(dir + "/quiet.txt", [&] {
+    img = read_image(dir + "/j2k.dcm", with(DicomConversion::window));
+    read_image_size(dir + "/j2k.dcm");
+  });
+  EXPECT_EQ(quiet, "");
+  EXPECT_EQ(img.width, 64);
+  EXPECT_EQ(img.dicom->conversion, "window");
+
+  // A real problem is still an exception naming the file, with what GDCM
+  // reported as an error: the JPEG 2000 main header overwritten (the file's
+  // structure intact, so GDCM's codec is what fails). OpenJPEG's own message
+  // ("Expected a SOC marker") still reaches stderr: it is not GDCM's trace.
+  std::string bytes = io::read_file_bytes(dir + "/j2k.dcm");
+  const std::size_t soc = bytes.find("\xff\x4f\xff\x51");
+  ASSERT_NE(soc, std::string::npos) << "no JPEG 2000 codestream in the file";
+  bytes.replace(soc, 60, std::string(60, '\x11'));
+  const std::string bad = dir + "/bad_codestream.dcm";
+  std::ofstream(bad, std::ios::binary) << bytes;
+  const std::string err = captured_stderr(dir + "/err.txt", [&] {
+    expect_error_mentions([&] { read_image(bad); }, {bad, "cannot decode the pixel data", "(GDCM: "});
+  });
+  EXPECT_EQ(err.find("Warning: In"), std::string::npos) << err;
+  EXPECT_EQ(err.find("Error: In"), std::string::npos) << err;
 }
