@@ -25,6 +25,13 @@ class JobIni {
   std::string get_or(const std::string& key, const std::string& fallback) const;
   // Every value of `key` in file order (empty when absent).
   std::vector<std::string> all(const std::string& key) const;
+  // A path of the sweep's job as the sweep saw it: relative to where it was
+  // started, which a later command may not share, else to the run folder's
+  // parent. path() throws naming the file, key and both places when neither
+  // exists; path_or_as_written() gives "" for an absent key and the value as
+  // written when neither exists (the caller reports what it cannot read).
+  std::string path(const std::string& key, const std::string& run_dir) const;
+  std::string path_or_as_written(const std::string& key, const std::string& run_dir) const;
   const std::string& source() const { return source_; }
 
  private:

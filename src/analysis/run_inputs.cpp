@@ -15,21 +15,6 @@ namespace ldmg::analysis {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// A path of job.ini as the sweep saw it: relative to where it was started,
-// which analyze may not share; fall back to the run folder's parent.
-std::string job_path(const JobIni& job, const std::string& key, const std::string& run_dir) {
-  const std::string p = job.get(key);
-  if (fs::path(p).is_absolute() || fs::exists(p)) return p;
-  const fs::path beside = fs::path(run_dir).parent_path() / p;
-  LDMG_CHECK(fs::exists(beside), "{}: {} = '{}' does not exist (relative to here nor to '{}')", job.source(), key, p,
-             fs::path(run_dir).parent_path().string());
-  return beside.string();
-}
-
-}  // namespace
-
 RunInputs::RunInputs(const std::string& run_dir)
     : run_dir_(fs::absolute(run_dir).lexically_normal().string()),
       job_(JobIni::read(run_dir_ + "/job.ini")) {
@@ -40,7 +25,7 @@ RunInputs::RunInputs(const std::string& run_dir)
   for (const auto& u : plan_.units)
     LDMG_CHECK(ledger_.status(u.id).has_value(), "unit {} (T={}, '{}') is not recorded in {}/ledger: finish the sweep "
                "first (ldmground sweep --job {}/job.ini)", u.id, u.T, u.path, run_dir_, run_dir_);
-  dataset_ = std::make_unique<data::MsCxrDataset>(data::read_ms_cxr(job_path(job_, "dataset", run_dir_)));
+  dataset_ = std::make_unique<data::MsCxrDataset>(data::read_ms_cxr(job_.path("dataset", run_dir_)));
   survival_ = data::parse_survival_rule(job_.get_or("box-rule", "faithful"));
   class_name_override_ = job_.get_or("class-name", "");
   configs_ = job_heatmap_configs(job_);
@@ -56,7 +41,7 @@ const text::ClipTokenizer& RunInputs::tokenizer() const {
     std::string dir = job_.get_or("tokenizer", "");
     if (dir.empty()) {
       pipeline::ModelPaths paths;
-      paths.fill_from_dir(job_path(job_, "model-dir", run_dir_));
+      paths.fill_from_dir(job_.path("model-dir", run_dir_));
       dir = paths.tokenizer;
     }
     tokenizer_ = text::ClipTokenizer::load(dir);

@@ -112,15 +112,6 @@ json read_jsonl(const std::string& path) {
   return lines;
 }
 
-// A path of job.ini as the sweep saw it, or beside the run folder; empty when neither exists.
-std::string job_file_path(const analysis::JobIni& job, const std::string& key, const std::string& run_dir) {
-  const std::string p = job.get_or(key, "");
-  if (p.empty()) return "";
-  if (fs::exists(p)) return p;
-  const fs::path beside = fs::path(run_dir).parent_path() / p;
-  return fs::exists(beside) ? beside.string() : "";
-}
-
 // The folders under `root` (itself included, two levels down: analyze's
 // T<T>/<config>/) that hold an evaluate-format summary.json + pairs.csv.
 std::vector<fs::path> summary_dirs(const fs::path& root) {
@@ -226,7 +217,7 @@ json gather_report_data(const ReportInputs& in) {
 
   // The dataset names the pairs of failed units (their rows were never written).
   std::unique_ptr<data::MsCxrDataset> dataset;
-  if (const std::string csv = job_file_path(job, "dataset", run); !csv.empty()) {
+  if (const std::string csv = job.path_or_as_written("dataset", run); !csv.empty()) {
     try {
       dataset = std::make_unique<data::MsCxrDataset>(data::read_ms_cxr(csv));
     } catch (const std::exception& e) {

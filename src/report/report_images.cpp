@@ -44,14 +44,6 @@ using nlohmann::json;
 
 namespace {
 
-// The run's paths as job.ini has them: as the sweep saw them, else beside the run folder.
-std::string job_path(const analysis::JobIni& job, const std::string& key, const std::string& run_dir) {
-  const std::string p = job.get_or(key, "");
-  if (p.empty() || fs::exists(p)) return p;
-  const fs::path beside = fs::path(run_dir).parent_path() / p;
-  return fs::exists(beside) ? beside.string() : p;
-}
-
 // CLIP's BPE marks word ends with "</w>"; the page shows words.
 std::string token_text(const std::vector<std::string>& strings, const grounding::TokenSlice& slice) {
   std::string out;
@@ -132,7 +124,7 @@ ImageStats write_report_images(json& data, const std::string& site_dir, const Im
   const sweep::SweepPlan plan = sweep::read_plan_file(sweep::plan_path(run));
   const sweep::LedgerState ledger = sweep::read_ledgers(run);
   const std::vector<pipeline::HeatmapConfig> configs = analysis::job_heatmap_configs(job);
-  const std::string images_root = job_path(job, "images", run), class_override = job.get_or("class-name", "");
+  const std::string images_root = job.path_or_as_written("images", run), class_override = job.get_or("class-name", "");
   const data::ImageOptions image_options{.dicom = analysis::job_dicom_conversion(job)};  // as the sweep decoded them
 
   // (source, pair) -> row, for the run's sources.
@@ -152,7 +144,7 @@ ImageStats write_report_images(json& data, const std::string& site_dir, const Im
       std::string dir = job.get_or("tokenizer", "");
       if (dir.empty()) {
         pipeline::ModelPaths paths;
-        paths.fill_from_dir(job_path(job, "model-dir", run));
+        paths.fill_from_dir(job.path_or_as_written("model-dir", run));
         dir = paths.tokenizer;
       }
       tokenizer = text::ClipTokenizer::load(dir);
