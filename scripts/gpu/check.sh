@@ -4,9 +4,12 @@
 # build/bin/ldmground (ctest gpu_kit_cpu, label kit). Results: a few flat files in
 # --out (default $OUT, the device tool's folder):
 #   summary.tsv   step, status (ok | fail | timeout | skip), seconds, detail
-#   results.txt   key=value numbers: the bench's per-pair seconds at T=300, peak memory,
-#                 achieved FLOP/s, the speedup against the authors' pipeline, parity's status
-#   env.txt, gpu_tests.txt (+ .xml), bench.txt, bench.json, parity.txt, demo.txt, ctest.txt:
+#   results.txt   key=value numbers: the bench's per-pair and per-image seconds at T=300
+#                 (one image, and BATCH images batched), peak memory, achieved FLOP/s, CUDA
+#                 graph replays, bf16/tf32 error against fp32, the speedup against the
+#                 authors' pipeline, parity's status
+#   env.txt, gpu_tests.txt (+ .xml), bench.txt, bench.json, bench_<prec>.{txt,json},
+#                 parity.txt, demo.txt, ctest.txt:
 #                 each step's output
 #
 #   bash check.sh --bundle ldmground-gpu.tar.xz          # on the GPU host (defaults: cuda, T=300)
@@ -16,7 +19,9 @@
 # important first): env (`ldmground env`), gpu_tests (the gpu-labelled GoogleTest
 # program test_gpu next to the binary: parity on the device, fast == faithful,
 # GPU == CPU, offline analyze == online), bench (`ldmground bench` with the
-# authors' pipeline when its Python has torch, transformers, yaml and monai-generative),
+# authors' pipeline when its Python has torch, transformers, yaml and monai-generative;
+# rows of 8 images batched on CUDA, 2 on the CPU), bench_bf16 and bench_tf32 (CUDA
+# only): the error against fp32 at T and the fast, batched seconds per image,
 # parity (`parity --golden T20` on the fixtures, when present), demo (`demo --ranks 2`:
 # a 2-rank MPI sweep with the bundled OpenMPI), ctest (`ctest -L gpu` when --ctest-dir
 # names a build tree). Exit status 0 when no step failed or timed out.
@@ -164,14 +169,20 @@ else
   authors_note="no Python given (--python, LDMG_AUTHORS_PYTHON)"
 fi
 result authors "$authors_note"
-case "$DEVICE" in cuda*) ;; *) bench_args+=(--call-batches 1,2 --call-precisions fp32,bf16 --call-reps 2 --peak-n 1024) ;; esac
+# Batched rows (--batch-images): the fast inversion of BATCH images in one U-Net batch, as
+# `sweep --batch-images`: the seconds per image of the issue's GPU targets.
+case "$DEVICE" in
+  cuda*) BATCH=8 ;;
+  *) BATCH=2; bench_args+=(--call-batches 1,2 --call-precisions fp32,bf16 --call-reps 2 --peak-n 1024) ;;
+esac
+bench_args+=(--batch-images "$BATCH")
 if run_step bench 240 "$RESULTS/bench.txt" "$BIN" "${bench_args[@]}"; then
   python3 - "$RESULTS/bench.json" >> "$FLAT" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
 t = j["target_T"]
 for r in j["rows"]:
-    key = f'{r["mode"]}_x{r["prompts"]}'
+    key = f'{r["mode"]}_x{r["prompts"]}' + (f'_b{r["images"]}' if r.get("images", 1) > 1 else '')
     print(f's_per_pair_T{t}_{key}={r["target_seconds_per_pair"]:.6g}')
     print(f's_per_image_T{t}_{key}={r["target_seconds_per_image"]:.6g}')
     if not r["derived"]:
@@ -194,6 +205,30 @@ if "authors" in j:
 EOF
   tail -1 "$RESULTS/bench.txt" | sed 's/^/bench_last_line=/' >> "$FLAT"
 fi
+
+# ---------------------------------------------------------------- bench_bf16, bench_tf32
+# The reduced precisions against fp32 at T on the same weights (the heatmap and latent
+# error of a fast 1-prompt inversion) and their fast and batched seconds per image.
+# tf32 exists on CUDA only (on a CPU it is fp32).
+precisions="bf16 tf32"
+case "$DEVICE" in cuda*) ;; *) precisions="bf16" ;; esac
+for prec in $precisions; do
+  if run_step "bench_$prec" 90 "$RESULTS/bench_$prec.txt" "$BIN" bench --device "$DEVICE" --T "$T" --configs "$CONFIGS" \
+      --precision "$prec" --modes fast --prompts 1 --batch-images "$BATCH" --call-batches none --no-flops --peak-n 0 \
+      --json "$RESULTS/bench_$prec.json"; then
+    python3 - "$RESULTS/bench_$prec.json" "$prec" >> "$FLAT" <<'EOF'
+import json, sys
+j, prec = json.load(open(sys.argv[1])), sys.argv[2]
+e = j["precision_error"]
+print(f'{prec}_heatmap_max_abs_vs_fp32_T{j["T"]}={e["heatmap_max_abs"]:.3g}')
+print(f'{prec}_heatmap_mean_abs_vs_fp32_T{j["T"]}={e["heatmap_mean_abs"]:.3g}')
+print(f'{prec}_latent_rel_l2_vs_fp32_T{j["T"]}={e["latent_rel_l2"]:.3g}')
+for r in j["rows"]:
+    key = f'{r["mode"]}_x{r["prompts"]}' + (f'_b{r["images"]}' if r.get("images", 1) > 1 else '')
+    print(f'{prec}_s_per_image_T{j["target_T"]}_{key}={r["target_seconds_per_image"]:.6g}')
+EOF
+  fi
+done
 
 # ---------------------------------------------------------------- parity
 if [ -n "$FIXTURES" ] && [ -d "$FIXTURES/golden/T20" ]; then

@@ -97,6 +97,9 @@ int run_bench(int argc, char** argv) {
       ("prompts", po::value<std::string>()->default_value("1,2"), "prompts per image, one row per value per mode")
       ("layers", po::value<std::string>()->default_value("3,4,6,7"), "attn2 layers captured")
       ("modes", po::value<std::string>()->default_value("faithful,fast"), "faithful | fast | faithful,fast")
+      ("batch-images", po::value<std::string>()->default_value("none"),
+       "also rows of the fast inversion of N images batched, as sweep --batch-images N (comma-separated N > 1, "
+       "e.g. 4,8; none), timed per image")
       ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the random weights and inputs")
       ("no-flops", "skip the FLOP count of a U-Net call")
       ("measure-all", "also run rows whose call kinds an earlier row measured (faithful x2 = 2 x faithful x1)")
@@ -138,6 +141,10 @@ int run_bench(int argc, char** argv) {
   o.prompts_per_image = parse_int_list(vm["prompts"].as<std::string>(), "prompts");
   for (int p : o.prompts_per_image) LDMG_CHECK(p >= 1, "--prompts: {} is not >= 1", p);
   o.layers = parse_int_list(vm["layers"].as<std::string>(), "layers");
+  if (const std::string b = vm["batch-images"].as<std::string>(); b != "none") {
+    o.batch_images = parse_int_list(b, "batch-images");
+    for (int n : o.batch_images) LDMG_CHECK(n >= 2, "--batch-images: {} is not >= 2 (1 is the single-image rows)", n);
+  }
   const std::string modes = vm["modes"].as<std::string>();
   o.run_faithful = modes.find("faithful") != std::string::npos;
   o.run_fast = modes.find("fast") != std::string::npos;

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <numeric>
 #include <sstream>
 
@@ -313,86 +314,118 @@ BenchResult run_benchmark(const BenchOptions& o) {
     return req;
   };
 
+  // `images` > 1: that many images (z0 rolled by i pixels: other values, the
+  // same work) of one batched fast inversion, each with `prompts` prompts.
+  struct ImageBatch {
+    std::vector<diffusion::InversionRequest> requests;
+    std::vector<std::unique_ptr<BenchSink>> sinks;
+    std::vector<diffusion::BatchedImage> images;
+  };
+  auto batch_for = [&](const diffusion::InversionSchedule& s, std::pair<int, int> window, int prompts, int images) {
+    ImageBatch b;
+    for (int i = 0; i < images; ++i) {
+      b.requests.push_back(request_for(s, window, prompts, diffusion::InversionMode::fast));
+      b.requests.back().z0 = z0.roll(i, -1);
+      b.sinks.push_back(std::make_unique<BenchSink>(prompts));
+    }
+    for (int i = 0; i < images; ++i) b.images.push_back({&b.requests[i], b.sinks[i].get(), {}});
+    return b;
+  };
+  auto invert = [&](const diffusion::UNetCall& unet, const diffusion::InverseStepFn& inverse,
+                    const diffusion::InversionSchedule& s, std::pair<int, int> window, int prompts, int images,
+                    diffusion::InversionMode mode, bool finish) {
+    if (images == 1) {
+      BenchSink sink(prompts);
+      const int calls = diffusion::run_inversion(unet, inverse, request_for(s, window, prompts, mode), sink).unet_calls;
+      if (finish) sink.finish();
+      return calls;
+    }
+    ImageBatch b = batch_for(s, window, prompts, images);
+    const int calls = diffusion::run_batched_inversion(unet, inverse, b.images).unet_calls;
+    if (finish)
+      for (const auto& sink : b.sinks) sink->finish();
+    return calls;
+  };
+
+  auto run_row = [&](diffusion::InversionMode mode, const std::string& mode_name, int prompts, int images) {
+    BenchRow row;
+    row.mode = mode_name;
+    row.prompts = prompts;
+    row.images = images;
+    // Dry run at the target T: the calls of each kind (no model involved).
+    std::map<CallKind, int> target_counts;
+    {
+      auto count_unet = [&](const at::Tensor& x, const at::Tensor&, const at::Tensor&, model::AttentionObserver*,
+                            int stop) {
+        ++target_counts[{x.size(0), stop}];
+        return stop >= 0 ? at::Tensor() : at::zeros_like(x);
+      };
+      auto same = [](const at::Tensor& z, const at::Tensor&, const diffusion::ScheduleStep&) { return z; };
+      row.target_unet_calls = invert(count_unet, same, sched_target, res.window_target, prompts, images, mode, false);
+    }
+    // The measured run at T.
+    auto timed_unet = [&](const at::Tensor& x, const at::Tensor& t, const at::Tensor& ctx, model::AttentionObserver* obs,
+                          int stop) {
+      synchronize(dev);
+      const auto t0 = Clock::now();
+      const double c0 = process_cpu_seconds();
+      at::Tensor out = forward(x, t, ctx, obs, stop);
+      synchronize(dev);
+      row.call_times[{x.size(0), stop}].push_back(seconds_since(t0));
+      row.call_cpu_times[{x.size(0), stop}].push_back(process_cpu_seconds() - c0);
+      return out;
+    };
+    // Rows whose call kinds an earlier 1-image row of this mode measured need no run.
+    std::map<CallKind, std::vector<double>> known, known_cpu;
+    for (const auto& r : res.rows)
+      if (r.mode == mode_name && r.images == 1)
+        for (const auto& [kind, times] : r.call_times) {
+          known[kind] = times;
+          known_cpu[kind] = r.call_cpu_times.at(kind);
+        }
+    bool covered = o.derive_covered_rows && images == 1;
+    for (const auto& [kind, n] : target_counts) covered = covered && known.count(kind);
+    if (covered) {
+      row.derived = true;
+      row.call_times = known;
+      row.call_cpu_times = known_cpu;
+    } else {
+      const bool reset = reset_peak_rss();
+      reset_device_peak(dev);
+      log::info("bench: {} with {} prompt(s){} at T={} ...", mode_name, prompts,
+                images > 1 ? fmt::format(", {} images batched", images) : std::string(), o.T);
+      row.seconds = timed(dev, [&] { row.unet_calls = invert(timed_unet, step, sched, res.window_T, prompts, images,
+                                                             mode, true); });
+      row.peak_rss = reset ? peak_rss() : 0;
+      row.peak_device = device_peak(dev);
+      for (const auto& [kind, times] : row.call_times)
+        row.unet_seconds += std::accumulate(times.begin(), times.end(), 0.0);
+    }
+    // Extrapolate: target counts x median time per kind, + the rest scaled by calls.
+    double est = 0, est_cpu = 0;
+    for (const auto& [kind, n] : target_counts) {
+      const auto it = row.call_times.find(kind);
+      LDMG_ASSERT(it != row.call_times.end(), "bench: call kind (batch {}, stop {}) not measured at T={}", kind.first,
+                  kind.second, o.T);
+      est += n * median(it->second);
+      est_cpu += n * median(row.call_cpu_times.at(kind));
+    }
+    const double other = row.derived ? 0.0 : std::max(0.0, row.seconds - row.unet_seconds);
+    row.target_seconds = est + other * row.target_unet_calls / std::max(1, row.unet_calls);
+    row.target_cpu_seconds = est_cpu;
+    log::info("bench: {} x{}: {:.1f} s measured, {:.0f} s at T={} (est)", row.label(), prompts, row.seconds,
+              row.target_seconds, o.target_T);
+    res.rows.push_back(std::move(row));
+  };
+
   std::vector<std::pair<diffusion::InversionMode, std::string>> modes;
   if (o.run_faithful) modes.emplace_back(diffusion::InversionMode::faithful, "faithful");
   if (o.run_fast) modes.emplace_back(diffusion::InversionMode::fast, "fast");
   for (const auto& [mode, mode_name] : modes)
-    for (int prompts : o.prompts_per_image) {
-      BenchRow row;
-      row.mode = mode_name;
-      row.prompts = prompts;
-      // Dry run at the target T: the calls of each kind (no model involved).
-      std::map<CallKind, int> target_counts;
-      {
-        auto count_unet = [&](const at::Tensor& x, const at::Tensor&, const at::Tensor&, model::AttentionObserver*,
-                              int stop) {
-          ++target_counts[{x.size(0), stop}];
-          return stop >= 0 ? at::Tensor() : at::zeros_like(x);
-        };
-        auto same = [](const at::Tensor& z, const at::Tensor&, const diffusion::ScheduleStep&) { return z; };
-        BenchSink none(prompts);
-        row.target_unet_calls =
-            diffusion::run_inversion(count_unet, same, request_for(sched_target, res.window_target, prompts, mode), none)
-                .unet_calls;
-      }
-      // The measured run at T.
-      auto timed_unet = [&](const at::Tensor& x, const at::Tensor& t, const at::Tensor& ctx,
-                            model::AttentionObserver* obs, int stop) {
-        synchronize(dev);
-        const auto t0 = Clock::now();
-        const double c0 = process_cpu_seconds();
-        at::Tensor out = forward(x, t, ctx, obs, stop);
-        synchronize(dev);
-        row.call_times[{x.size(0), stop}].push_back(seconds_since(t0));
-        row.call_cpu_times[{x.size(0), stop}].push_back(process_cpu_seconds() - c0);
-        return out;
-      };
-      // Rows whose call kinds an earlier row of this mode measured need no run.
-      std::map<CallKind, std::vector<double>> known, known_cpu;
-      for (const auto& r : res.rows)
-        if (r.mode == mode_name)
-          for (const auto& [kind, times] : r.call_times) {
-            known[kind] = times;
-            known_cpu[kind] = r.call_cpu_times.at(kind);
-          }
-      bool covered = o.derive_covered_rows;
-      for (const auto& [kind, n] : target_counts) covered = covered && known.count(kind);
-      if (covered) {
-        row.derived = true;
-        row.call_times = known;
-        row.call_cpu_times = known_cpu;
-      } else {
-        const bool reset = reset_peak_rss();
-        reset_device_peak(dev);
-        BenchSink sink(prompts);
-        log::info("bench: {} with {} prompt(s) at T={} ...", mode_name, prompts, o.T);
-        row.seconds = timed(dev, [&] {
-          row.unet_calls = diffusion::run_inversion(timed_unet, step, request_for(sched, res.window_T, prompts, mode),
-                                                    sink, {}, {})
-                               .unet_calls;
-          sink.finish();
-        });
-        row.peak_rss = reset ? peak_rss() : 0;
-        row.peak_device = device_peak(dev);
-        for (const auto& [kind, times] : row.call_times)
-          row.unet_seconds += std::accumulate(times.begin(), times.end(), 0.0);
-      }
-      // Extrapolate: target counts x median time per kind, + the rest scaled by calls.
-      double est = 0, est_cpu = 0;
-      for (const auto& [kind, n] : target_counts) {
-        const auto it = row.call_times.find(kind);
-        LDMG_ASSERT(it != row.call_times.end(), "bench: call kind (batch {}, stop {}) not measured at T={}",
-                    kind.first, kind.second, o.T);
-        est += n * median(it->second);
-        est_cpu += n * median(row.call_cpu_times.at(kind));
-      }
-      const double other = row.derived ? 0.0 : std::max(0.0, row.seconds - row.unet_seconds);
-      row.target_seconds = est + other * row.target_unet_calls / std::max(1, row.unet_calls);
-      row.target_cpu_seconds = est_cpu;
-      log::info("bench: {} x{}: {:.1f} s measured, {:.0f} s at T={} (est)", mode_name, prompts, row.seconds,
-                row.target_seconds, o.target_T);
-      res.rows.push_back(std::move(row));
-    }
+    for (int prompts : o.prompts_per_image) run_row(mode, mode_name, prompts, 1);
+  for (int images : o.batch_images)
+    if (images > 1)
+      for (int prompts : o.prompts_per_image) run_row(diffusion::InversionMode::fast, "fast", prompts, images);
 
   // Per-call table: float32-weight precisions first, so the U-Net is rebuilt
   // (deterministically, from the seed) only to leave a 16-bit type.
@@ -443,9 +476,11 @@ BenchResult run_benchmark(const BenchOptions& o) {
   return res;
 }
 
+std::string BenchRow::label() const { return images > 1 ? fmt::format("{}/{}im", mode, images) : mode; }
+
 double BenchResult::seconds_per_pair(const std::string& mode) const {
   for (const auto& r : rows)
-    if (r.mode == mode && r.prompts == 1) return r.target_seconds;
+    if (r.mode == mode && r.prompts == 1 && r.images == 1) return r.target_seconds;
   return 0;
 }
 
@@ -467,22 +502,27 @@ std::string BenchResult::report() const {
   // Seconds print with 2 decimals below 100 s (GPU rows), as integers above.
   auto secs = [](double v) { return v < 100 ? fmt::format("{:.2f}", v) : fmt::format("{:.0f}", v); };
   for (const auto& r : rows) {
-    const std::string at_target = secs(r.target_seconds / r.prompts), image = secs(r.target_seconds);
+    // Per pair and per image: a batched row's seconds are its batch's.
+    const double pairs = static_cast<double>(r.prompts) * r.images;
+    const std::string at_target = secs(r.target_seconds / pairs), image = secs(r.target_seconds / r.images);
     if (r.derived)
-      s << fmt::format("{:<9} {:>7} {:>9} {:>11} {:>10} {:>10} {:>13} {:>12} {:>9.1f} {:>16.0f} {:>10}\n", r.mode,
+      s << fmt::format("{:<9} {:>7} {:>9} {:>11} {:>10} {:>10} {:>13} {:>12} {:>9.1f} {:>16.0f} {:>10}\n", r.label(),
                        r.prompts, "-", "(derived)", "-", r.target_unet_calls, at_target, image,
-                       r.target_seconds / r.prompts / 60, r.target_cpu_seconds / r.prompts, "-");
+                       r.target_seconds / pairs / 60, r.target_cpu_seconds / pairs, "-");
     else
-      s << fmt::format("{:<9} {:>7} {:>9} {:>11} {:>10.3f} {:>10} {:>13} {:>12} {:>9.1f} {:>16.0f} {:>10}\n", r.mode,
-                       r.prompts, r.unet_calls, secs(r.seconds / r.prompts), r.unet_calls / std::max(1e-9, r.unet_seconds),
-                       r.target_unet_calls, at_target, image, r.target_seconds / r.prompts / 60,
-                       r.target_cpu_seconds / r.prompts,
+      s << fmt::format("{:<9} {:>7} {:>9} {:>11} {:>10.3f} {:>10} {:>13} {:>12} {:>9.1f} {:>16.0f} {:>10}\n",
+                       r.label(), r.prompts, r.unet_calls, secs(r.seconds / pairs),
+                       r.unet_calls / std::max(1e-9, r.unet_seconds), r.target_unet_calls, at_target, image,
+                       r.target_seconds / pairs / 60, r.target_cpu_seconds / pairs,
                        human_bytes(static_cast<double>(cuda ? r.peak_device : r.peak_rss)));
   }
   s << "(derived: not run; the call kinds it needs were timed in the row above, see --measure-all)\n";
+  if (!o.batch_images.empty())
+    s << "(fast/Nim: N images inverted in one batched fast inversion, as sweep --batch-images N; seconds per pair "
+         "and per image of the batch)\n";
   s << "median seconds per U-Net call kind (batch, stop after attn2 layer; -1 = full):\n";
   for (const auto& r : rows) {
-    s << fmt::format("  {} x{}:", r.mode, r.prompts);
+    s << fmt::format("  {} x{}:", r.label(), r.prompts);
     for (const auto& [kind, times] : r.call_times)
       s << fmt::format(" (b{},{}) {:.{}f}s n={}", kind.first, kind.second, median(times), cuda ? 4 : 2, times.size());
     s << "\n";
@@ -524,7 +564,7 @@ std::string BenchResult::report() const {
   auto speedup = [&](int prompts, bool cpu) -> double {
     double faithful = 0, fast = 0;
     for (const auto& r : rows) {
-      if (r.prompts != prompts) continue;
+      if (r.prompts != prompts || r.images != 1) continue;
       (r.mode == "fast" ? fast : faithful) = cpu ? r.target_cpu_seconds : r.target_seconds;
     }
     return fast > 0 && faithful > 0 ? faithful / fast : 0.0;
@@ -580,13 +620,14 @@ nlohmann::ordered_json BenchResult::to_json() const {
   for (const auto& r : rows)
     j["rows"].push_back({{"mode", r.mode},
                          {"prompts", r.prompts},
+                         {"images", r.images},
                          {"derived", r.derived},
                          {"unet_calls", r.unet_calls},
-                         {"seconds_per_image", r.seconds},
+                         {"seconds_per_image", r.seconds / r.images},
                          {"target_unet_calls", r.target_unet_calls},
-                         {"target_seconds_per_image", r.target_seconds},
-                         {"target_seconds_per_pair", r.target_seconds / r.prompts},
-                         {"target_cpu_seconds_per_pair", r.target_cpu_seconds / r.prompts},
+                         {"target_seconds_per_image", r.target_seconds / r.images},
+                         {"target_seconds_per_pair", r.target_seconds / r.images / r.prompts},
+                         {"target_cpu_seconds_per_pair", r.target_cpu_seconds / r.images / r.prompts},
                          {"peak_rss_bytes", r.peak_rss},
                          {"peak_device_bytes", r.peak_device}});
   j["calls"] = ordered_json::array();

@@ -34,6 +34,10 @@ struct BenchOptions {
   int T = 30;            // measured
   int target_T = 300;    // extrapolated to
   std::vector<int> prompts_per_image = {1, 2};
+  // Also rows of the fast inversion batched across images
+  // (diffusion::run_batched_inversion, as `sweep --batch-images N`): one row
+  // per N > 1 and prompt count, timed per image. Empty: none.
+  std::vector<int> batch_images;
   std::vector<int> layers = {3, 4, 6, 7};
   std::uint64_t seed = 1;
   bool run_faithful = true;
@@ -97,6 +101,7 @@ using CallKind = std::pair<std::int64_t, int>;
 struct BenchRow {
   std::string mode;  // faithful | fast
   int prompts = 1;
+  int images = 1;    // > 1: the fast inversion of this many images batched; the seconds below are per batch
   int unet_calls = 0;
   double seconds = 0;          // measured, per image (all prompts)
   double unet_seconds = 0;     // of which in U-Net calls
@@ -109,6 +114,8 @@ struct BenchRow {
   std::map<CallKind, std::vector<double>> call_times;      // wall seconds per call, by kind
   std::map<CallKind, std::vector<double>> call_cpu_times;  // process CPU seconds per call, by kind
   double per_pair(double image_seconds) const { return image_seconds / prompts; }
+  // "fast", or "fast/8im" for a batch of 8 images.
+  std::string label() const;
 };
 
 struct BenchResult {
@@ -126,7 +133,7 @@ struct BenchResult {
   AuthorsRun authors;              // filled by the caller when it ran the Python pipeline
 
   bool on_cuda() const { return options.device.rfind("cuda", 0) == 0; }
-  // Extrapolated seconds per pair at target_T of a 1-prompt row (0 if absent).
+  // Extrapolated seconds per pair at target_T of a 1-prompt, 1-image row (0 if absent).
   double seconds_per_pair(const std::string& mode) const;
   // The table, the FLOP line and the last line: "fast/faithful speedup: X.XXx"
   // (1 prompt, extrapolated per pair) on the CPU, "gpu speedup vs authors:

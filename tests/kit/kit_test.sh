@@ -19,7 +19,7 @@ cat "$OUT/summary.tsv"
 for f in summary.tsv results.txt env.txt bench.txt bench.json demo.txt; do [ -s "$OUT/$f" ] || fail "no $OUT/$f"; done
 [ "$rc" = 0 ] || fail "check.sh exited with $rc"
 awk -F'\t' 'NR > 1 && $2 != "ok" && $2 != "skip" {bad = 1} END {exit bad}' "$OUT/summary.tsv" || fail "a step did not pass"
-for step in env bench demo; do
+for step in env bench bench_bf16 demo; do
   awk -F'\t' -v s="$step" '$1 == s && $2 == "ok" {found = 1} END {exit !found}' "$OUT/summary.tsv" || fail "step $step not ok"
 done
 
@@ -56,6 +56,16 @@ j = json.load(open(f"{out}/bench.json"))
 check(j["schema_version"] == 1 and j["device"] == "cpu" and j["T"] == 10 and j["target_T"] == 300, "bench.json header")
 check(j["steps_target"] == 334, "T=300 is not 334 steps (the authors' trailing spacing)")
 check(len(j["calls"]) == 4, "the per-call table has not 2 precisions x 2 batches")
+# The batched rows (2 images): per image = 2 pairs with 2 prompts, one U-Net call per step as one image.
+check(abs(num("s_per_image_T300_fast_x2_b2") / num("s_per_pair_T300_fast_x2_b2") - 2) < 1e-4, "fast x2 b2: image != 2 pairs")
+batched = [r for r in j["rows"] if r.get("images") == 2]
+single = {r["prompts"]: r for r in j["rows"] if r.get("images") == 1 and r["mode"] == "fast"}
+check(len(batched) == 2 and all(r["target_unet_calls"] == single[r["prompts"]]["target_unet_calls"] for r in batched),
+      "the batched rows do not make one image's calls")
+# bf16 against fp32 on the same weights: a real, small error (bf16 keeps 8 bits of mantissa).
+e = num("bf16_heatmap_max_abs_vs_fp32_T10")
+check(0 < e < 0.5, f"bf16 heatmap error against fp32 {e} is not in (0, 0.5)")
+check(num("bf16_s_per_image_T300_fast_x1_b2") > 0, "no bf16 batched seconds per image")
 check("provenance" in j, "bench.json has no provenance")
 if kv.get("authors") == "ran":
     a = num("authors_s_per_pair_T300")

@@ -6,6 +6,7 @@
 // (tests/integration/test_parity_pipeline.cpp checks fast against the
 // authors' goldens; this checks fast against faithful directly.)
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -97,6 +98,57 @@ TEST(BenchFastFaithful, SameHeatmapsAndMetrics) {
 TEST(BenchRss, PeakIsReadable) {
   EXPECT_GT(pipeline::current_rss(), 0);
   EXPECT_GE(pipeline::peak_rss(), pipeline::current_rss());
+}
+
+}  // namespace
+}  // namespace ldmg
+
+namespace ldmg {
+namespace {
+
+// Batched rows (bench --batch-images): N images make as many U-Net calls as
+// one, each N (or N x prompts) rows wide, and their seconds are per batch,
+// reported per image and per pair. On the demo model's configs (tiny U-Net).
+TEST(BenchBatchedImages, RowsCountTheCallsOfOneImageWithNTimesTheRows) {
+  const fs::path d = fs::path(test::temp_dir("bench_batched")) / "models";
+  demo::write_demo_model(d);
+  pipeline::BenchOptions o;
+  o.configs_dir = (d / "configs").string();
+  o.T = 10;  // the window T//2 +- T//10 is [4, 6)
+  o.target_T = 20;
+  o.prompts_per_image = {1, 2};
+  o.run_faithful = false;
+  o.flops = false;
+  o.peak_matmul_n = 0;
+  o.batch_images = {3};
+  const pipeline::BenchResult r = pipeline::run_benchmark(o);
+  ASSERT_EQ(r.rows.size(), 4u);  // fast x1, fast x2, fast/3im x1, fast/3im x2
+  for (int prompts : {1, 2}) {
+    SCOPED_TRACE(testing::Message() << prompts << " prompt(s)");
+    const pipeline::BenchRow& one = r.rows[static_cast<std::size_t>(prompts - 1)];
+    const pipeline::BenchRow& three = r.rows[static_cast<std::size_t>(prompts + 1)];
+    ASSERT_EQ(one.images, 1);
+    ASSERT_EQ(three.images, 3);
+    EXPECT_EQ(three.label(), "fast/3im");
+    EXPECT_FALSE(three.derived);
+    EXPECT_EQ(three.unet_calls, one.unet_calls);
+    EXPECT_EQ(three.target_unet_calls, one.target_unet_calls);
+    // Kinds: the single image's batch sizes times 3 (unconditional b1 -> b3, conditional b<prompts> -> b<3 prompts>).
+    std::vector<pipeline::CallKind> kinds_one, kinds_three;
+    for (const auto& [k, t] : one.call_times) kinds_one.push_back({3 * k.first, k.second});
+    for (const auto& [k, t] : three.call_times) kinds_three.push_back(k);
+    EXPECT_EQ(kinds_three, kinds_one);
+    for (const auto& [k, t] : three.call_times)
+      EXPECT_EQ(t.size(), one.call_times.at({k.first / 3, k.second}).size()) << "kind b" << k.first;
+  }
+  // The JSON divides the batch's seconds by its images (and prompts).
+  const auto j = r.to_json();
+  const auto& row = j["rows"][3];
+  EXPECT_EQ(row["images"], 3);
+  EXPECT_DOUBLE_EQ(row["target_seconds_per_image"].get<double>(), r.rows[3].target_seconds / 3);
+  EXPECT_DOUBLE_EQ(row["target_seconds_per_pair"].get<double>(), r.rows[3].target_seconds / 6);
+  // seconds_per_pair (the authors' comparison) reads the 1-image, 1-prompt row only.
+  EXPECT_DOUBLE_EQ(r.seconds_per_pair("fast"), r.rows[0].target_seconds);
 }
 
 }  // namespace
