@@ -37,15 +37,7 @@ std::string RunInputs::class_name(const data::Pair& p) const {
 }
 
 const text::ClipTokenizer& RunInputs::tokenizer() const {
-  if (!tokenizer_) {
-    std::string dir = job_.get_or("tokenizer", "");
-    if (dir.empty()) {
-      pipeline::ModelPaths paths;
-      paths.fill_from_dir(job_.path("model-dir", run_dir_));
-      dir = paths.tokenizer;
-    }
-    tokenizer_ = text::ClipTokenizer::load(dir);
-  }
+  if (!tokenizer_) tokenizer_ = text::ClipTokenizer::load(job_tokenizer_dir(job_, run_dir_));
   return *tokenizer_;
 }
 
@@ -112,6 +104,13 @@ std::vector<pipeline::HeatmapConfig> job_heatmap_configs(const JobIni& job) {
       job.get_or("otsu", "on"), std::stod(job.get_or("sigma", "2.5")), job.get_or("order", "code"))};
   for (const auto& spec : job.all("config")) configs.push_back(pipeline::parse_heatmap_spec(spec));
   return configs;
+}
+
+std::string job_tokenizer_dir(const JobIni& job, const std::string& run_dir) {
+  if (const std::string dir = job.get_or("tokenizer", ""); !dir.empty()) return dir;
+  pipeline::ModelPaths paths;
+  paths.fill_from_dir(job.path("model-dir", run_dir));
+  return paths.tokenizer;
 }
 
 data::DicomConversion job_dicom_conversion(const JobIni& job) {

@@ -72,6 +72,10 @@ class RunInputs {
 // then the `config` lines), as cli::grounding_options_from assembles them.
 std::vector<pipeline::HeatmapConfig> job_heatmap_configs(const JobIni& job);
 
+// The tokenizer folder a sweep used: its job.ini's `tokenizer`, else the one
+// in its `model-dir` (JobIni::path: as the sweep saw it, else beside the run).
+std::string job_tokenizer_dir(const JobIni& job, const std::string& run_dir);
+
 // A sweep's --dicom-conversion from its job.ini (mimic_jpg when absent: runs
 // made before the option existed); throws naming the file on a bad value.
 data::DicomConversion job_dicom_conversion(const JobIni& job);

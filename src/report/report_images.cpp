@@ -29,7 +29,6 @@
 #include "pipeline/image_grounder.h"
 #include "io/file_bytes.h"
 #include "pipeline/heatmap_config.h"
-#include "pipeline/model_bundle.h"
 #include "report/report_data.h"
 #include "sweep/ledger.h"
 #include "sweep/plan_reader.h"
@@ -140,15 +139,7 @@ ImageStats write_report_images(json& data, const std::string& site_dir, const Im
   std::mutex tokenizer_mutex;
   auto job_tokenizer = [&]() -> const text::ClipTokenizer& {
     const std::lock_guard lock(tokenizer_mutex);  // encode_words is const: only the loading is guarded
-    if (!tokenizer) {
-      std::string dir = job.get_or("tokenizer", "");
-      if (dir.empty()) {
-        pipeline::ModelPaths paths;
-        paths.fill_from_dir(job.path_or_as_written("model-dir", run));
-        dir = paths.tokenizer;
-      }
-      tokenizer = text::ClipTokenizer::load(dir);
-    }
+    if (!tokenizer) tokenizer = text::ClipTokenizer::load(analysis::job_tokenizer_dir(job, run));
     return *tokenizer;
   };
   auto tokens_for = [&](const pipeline::HeatmapConfig& cfg, const cache::CachedPrompt& cp) {
