@@ -1,7 +1,7 @@
 // plan_read: one plan.json read both ways, in one process, alternating:
 //   tree    plan_from_json(json::parse(<file bytes>)): the whole JSON tree
 //           first (how status, analyze and report read it before);
-//   stream  read_plan_file: SAX events, one unit at a time (plan_reader.h).
+//   stream  read_plan_file: one unit at a time (plan_reader.h).
 // Prints, per way, the wall seconds (best and median of --repeat), the peak
 // RSS above the RSS before the read (VmHWM, reset before each read, after
 // malloc_trim) and the RSS still above it once read (the plan), and checks
